@@ -1,0 +1,42 @@
+"""Fixtures for workload tests: device, threads, seeded determinism, and the runner."""
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import torch
+
+from .determinism import seed_everything
+from .runner import SessionState, WorkloadRunner
+from .threads import ThreadSettings
+
+
+def _state(config: pytest.Config) -> SessionState:
+    from .plugin import session_state
+
+    return session_state(config)
+
+
+@pytest.fixture(scope="session")
+def snnbench_device(pytestconfig: pytest.Config) -> torch.device:
+    """The device chosen with --device (validated at start-up)."""
+    return _state(pytestconfig).context.device
+
+
+@pytest.fixture(scope="session")
+def snnbench_threads(pytestconfig: pytest.Config) -> ThreadSettings:
+    """torch's intra-op and inter-op thread counts in force (set at start-up from the options)."""
+    return _state(pytestconfig).threads
+
+
+@pytest.fixture
+def snnbench_seeded(pytestconfig: pytest.Config) -> dict[str, Any]:
+    """Seeds Python, NumPy and torch with --snnbench-seed and turns on deterministic algorithms."""
+    return seed_everything(_state(pytestconfig).options.seed)
+
+
+@pytest.fixture
+def snnbench(request: pytest.FixtureRequest, snnbench_seeded: dict[str, Any],
+             snnbench_device: torch.device, snnbench_threads: ThreadSettings) -> WorkloadRunner:
+    """Runs a workload class as a benchmark: ``snnbench.train(W, benchmark)`` or ``snnbench.infer(W, benchmark)``."""
+    return WorkloadRunner(_state(request.config), request, snnbench_seeded)

@@ -1,0 +1,54 @@
+"""Hand a trained model from a training workload to its inference workload.
+
+Within a session the state is kept in memory; across sessions it is saved under the cache folder,
+keyed by everything that defines it, and loaded with ``weights_only=True`` (no pickled code runs).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+import torch
+
+FORMAT = 1
+
+
+def model_key(name: str, hyperparameters: dict[str, Any], data_fingerprint: str, seed: int, scale: str) -> str:
+    identity = json.dumps({"workload": name, "hyperparameters": hyperparameters, "data": data_fingerprint,
+                           "seed": seed, "scale": scale}, sort_keys=True, default=str)
+    return f"{name}-{scale}-{hashlib.sha256(identity.encode()).hexdigest()[:16]}"
+
+
+class ModelStore:
+    def __init__(self, folder: Path) -> None:
+        self.folder = Path(folder) / "models"
+        self._session: dict[str, dict[str, Any]] = {}
+
+    def path(self, key: str) -> Path:
+        return self.folder / f"{key}.pt"
+
+    def put(self, key: str, state: dict[str, Any], metadata: dict[str, Any]) -> Path:
+        self._session[key] = state
+        self.folder.mkdir(parents=True, exist_ok=True)
+        path = self.path(key)
+        partial = path.with_suffix(".tmp")
+        torch.save({"format": FORMAT, "metadata": json.dumps(metadata, default=str), "state": state}, partial)
+        partial.replace(path)  # never leave a half-written model behind
+        return path
+
+    def get(self, key: str) -> tuple[dict[str, Any], str] | None:
+        """(state, where it came from) or None."""
+        if key in self._session:
+            return self._session[key], "same-run"
+        path = self.path(key)
+        if not path.is_file():
+            return None
+        try:
+            saved = torch.load(path, map_location="cpu", weights_only=True)
+            if saved.get("format") != FORMAT:
+                return None
+        except Exception:
+            return None  # an unreadable cache entry is retrained, not trusted
+        return saved["state"], f"cache:{path}"

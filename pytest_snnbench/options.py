@@ -1,0 +1,137 @@
+"""Command-line options of the plugin, parsed once and validated at start-up.
+
+Every check here raises ``pytest.UsageError`` so that a wrong option stops the
+session before any workload runs, with a message that says how to fix it.
+"""
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+SCALES = ("smoke", "full")
+DEFAULT_SEED = 0
+_DEVICE_PATTERN = re.compile(r"^(cpu|cuda)(?::(\d+))?$")
+
+
+def default_cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "pytest-snnbench"
+
+
+@dataclass(frozen=True)
+class SnnbenchOptions:
+    """What the user asked for, after validation."""
+
+    enabled: bool
+    device: str
+    seed: int
+    scale: str
+    data_dir: Path
+    cache_dir: Path
+    allow_download: bool
+    profile: bool
+    profile_warmup_steps: int
+    profile_steps: int
+    intra_op_threads: int | None
+    inter_op_threads: int | None
+
+
+def add_options(parser: pytest.Parser) -> None:
+    group = parser.getgroup("snnbench", "SNNBench workloads (pytest-snnbench)")
+    group.addoption("--snnbench", action="store_true", default=False,
+                    help="Collect and run the bundled SNNBench workloads.")
+    group.addoption("--device", default="cpu", metavar="DEVICE",
+                    help="Device for the workloads: cpu, cuda or cuda:N (default: cpu).")
+    group.addoption("--snnbench-seed", default=str(DEFAULT_SEED), metavar="N",
+                    help="Seed for Python, NumPy and torch (default: 0).")
+    group.addoption("--snnbench-scale", default="full", metavar="SCALE",
+                    help="smoke (seconds, a few hundred samples) or full (the paper's workload; default).")
+    group.addoption("--snnbench-data-dir", default=None, metavar="PATH",
+                    help="Root folder of the data sets (also $SNNBENCH_DATA; default: ~/.cache/pytest-snnbench/data).")
+    group.addoption("--snnbench-cache-dir", default=None, metavar="PATH",
+                    help="Folder for trained models and feature caches "
+                         "(also $SNNBENCH_CACHE; default: ~/.cache/pytest-snnbench).")
+    group.addoption("--snnbench-no-download", action="store_true", default=False,
+                    help="Never download a data set; a missing one is an error.")
+    group.addoption("--snnbench-profile", action="store_true", default=False,
+                    help="Profile a window of steps per workload (outside the timed run) and "
+                         "record the operator categories.")
+    group.addoption("--snnbench-profile-steps", default="5", metavar="N",
+                    help="Number of profiled steps after the warm-up (default: 5).")
+    group.addoption("--snnbench-profile-warmup", default="2", metavar="N",
+                    help="Number of warm-up steps before the profiled window (default: 2, as in the paper).")
+    group.addoption("--intra-op-threads", default=None, metavar="N",
+                    help="Threads of torch's intra-op pool (torch.set_num_threads).")
+    group.addoption("--inter-op-threads", default=None, metavar="N",
+                    help="Threads of torch's inter-op pool (torch.set_num_interop_threads).")
+
+
+def _int_option(config: pytest.Config, name: str, minimum: int) -> int | None:
+    raw = config.getoption(name)
+    if raw is None:
+        return None
+    flag = "--" + name.replace("_", "-")
+    try:
+        value = int(str(raw))
+    except ValueError:
+        raise pytest.UsageError(f"{flag}={raw!r} is not a whole number; give e.g. {flag}={max(minimum, 1)}.")
+    if value < minimum:
+        raise pytest.UsageError(f"{flag}={value} must be at least {minimum}.")
+    return value
+
+
+def parse_device(text: str) -> str:
+    """Normalise a --device value; raise UsageError for anything we cannot run on."""
+    match = _DEVICE_PATTERN.match(text.strip().lower())
+    if not match:
+        raise pytest.UsageError(f"--device={text!r} is not a device: use cpu, cuda or cuda:N.")
+    kind, index = match.groups()
+    if kind == "cpu":
+        if index is not None:
+            raise pytest.UsageError(f"--device={text!r}: the CPU takes no index; use --device=cpu.")
+        return "cpu"
+    import torch
+
+    if not torch.cuda.is_available():
+        raise pytest.UsageError(
+            f"--device={text} was asked for, but torch {torch.__version__} sees no CUDA device on this "
+            "machine (no GPU, no driver, or a CPU-only torch build). Run with --device=cpu, or on a machine with CUDA."
+        )
+    count = torch.cuda.device_count()
+    if index is not None and int(index) >= count:
+        raise pytest.UsageError(
+            f"--device={text}: this machine has {count} CUDA device(s), numbered 0 to {count - 1}."
+        )
+    return f"cuda:{index or 0}"
+
+
+def parse_options(config: pytest.Config) -> SnnbenchOptions:
+    enabled = bool(config.getoption("snnbench"))
+    scale = str(config.getoption("snnbench_scale")).lower()
+    if scale not in SCALES:
+        raise pytest.UsageError(f"--snnbench-scale={scale!r} is unknown; use one of: {', '.join(SCALES)}.")
+    data_dir = config.getoption("snnbench_data_dir") or os.environ.get("SNNBENCH_DATA")
+    cache_dir = config.getoption("snnbench_cache_dir") or os.environ.get("SNNBENCH_CACHE")
+    cache_path = Path(cache_dir).expanduser() if cache_dir else default_cache_dir()
+    seed = _int_option(config, "snnbench_seed", 0)
+    # Only resolve CUDA when workloads will run: `pytest` alone must not need torch at start-up.
+    device_text = str(config.getoption("device"))
+    device = parse_device(device_text) if enabled or device_text != "cpu" else "cpu"
+    return SnnbenchOptions(
+        enabled=enabled,
+        device=device,
+        seed=DEFAULT_SEED if seed is None else seed,
+        scale=scale,
+        data_dir=Path(data_dir).expanduser().resolve() if data_dir else cache_path / "data",
+        cache_dir=cache_path,
+        allow_download=not config.getoption("snnbench_no_download"),
+        profile=bool(config.getoption("snnbench_profile")),
+        profile_warmup_steps=_int_option(config, "snnbench_profile_warmup", 0) or 0,
+        profile_steps=_int_option(config, "snnbench_profile_steps", 1) or 1,
+        intra_op_threads=_int_option(config, "intra_op_threads", 1),
+        inter_op_threads=_int_option(config, "inter_op_threads", 1),
+    )

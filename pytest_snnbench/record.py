@@ -1,0 +1,96 @@
+"""The benchmark record: what each workload stores in pytest-benchmark's ``extra_info``.
+
+The schema is documented in docs/record-schema.md; bump SCHEMA when a field changes meaning.
+"""
+from __future__ import annotations
+
+import platform
+from importlib import metadata
+from typing import Any
+
+from .training import InferenceOutcome, TrainingOutcome
+
+SCHEMA = "snnbench-record/1"
+PACKAGES = ("torch", "torchvision", "torchaudio", "snntorch", "bindsnet", "norse", "numpy",
+            "pytest", "pytest-benchmark")
+
+
+def package_versions() -> dict[str, str | None]:
+    versions: dict[str, str | None] = {}
+    for name in PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = None
+    return versions
+
+
+def machine_facts(device: str | None = None) -> dict[str, Any]:
+    """Facts that make two runs incomparable when they differ; also sent to machine_info."""
+    import torch
+
+    facts: dict[str, Any] = {"packages": package_versions(), "python": platform.python_version(),
+                             "cpu": platform.processor() or platform.machine(),
+                             "torch_num_threads": torch.get_num_threads(),
+                             "torch_num_interop_threads": torch.get_num_interop_threads(),
+                             "cuda_available": torch.cuda.is_available()}
+    if torch.cuda.is_available():
+        facts["cuda_devices"] = [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())]
+        facts["cuda"] = torch.version.cuda
+    return facts
+
+
+def common_record(workload, phase: str, run_settings: dict[str, Any]) -> dict[str, Any]:
+    hyper = workload.hyperparameters()
+    return {
+        "schema": SCHEMA,
+        "workload": f"{workload.name}-{phase}",
+        "family": workload.name,
+        "phase": phase,
+        **run_settings,  # seed, device, scale, thread counts, determinism
+        "time_steps": hyper.get("time_steps"),
+        "batch_size": hyper.get("batch_size"),
+        "target_accuracy": workload.target_accuracy,
+        "hyperparameters": hyper,
+        "data": workload.data_info(),
+        "packages": package_versions(),
+    }
+
+
+def training_record(workload, outcome: TrainingOutcome, run_settings: dict[str, Any]) -> dict[str, Any]:
+    curve = outcome.curve
+    hit = curve.first_reaching
+    record = common_record(workload, "training", run_settings)
+    record.update({
+        "status": outcome.status,
+        "target_reached": hit is not None,
+        "time_to_target_s": hit.seconds if hit else None,
+        "samples_to_target": hit.samples if hit else None,
+        "epochs_to_target": hit.epoch if hit else None,
+        "best_accuracy": curve.best_accuracy,
+        "final_accuracy": curve.final_accuracy,
+        "curve": curve.as_records(),
+        "total_seconds": outcome.seconds,
+        "evaluation_seconds": outcome.evaluation_seconds,
+        "samples_seen": outcome.samples,
+        "steps": outcome.steps,
+        "epochs_started": outcome.epochs,
+        "train_throughput_samples_per_s": outcome.train_throughput,
+        "divergence": outcome.divergence,
+    })
+    return record
+
+
+def inference_record(workload, outcome: InferenceOutcome, run_settings: dict[str, Any],
+                     model_source: str) -> dict[str, Any]:
+    record = common_record(workload, "inference", run_settings)
+    record.update({
+        "status": "reached" if outcome.accuracy >= workload.target_accuracy else "missed",
+        "accuracy": outcome.accuracy,
+        "final_accuracy": outcome.accuracy,
+        "samples": outcome.samples,
+        "inference_seconds": outcome.seconds,
+        "inference_throughput_samples_per_s": outcome.throughput,
+        "model_source": model_source,
+    })
+    return record

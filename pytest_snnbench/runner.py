@@ -1,0 +1,182 @@
+"""Run a workload as a benchmark: seed, build, (profile), time, record, hand over the model, judge.
+
+This is what the ``snnbench`` fixture gives a workload test; the workload itself only says what
+to compute (see workload.py).
+"""
+from __future__ import annotations
+
+import itertools
+import warnings
+from dataclasses import dataclass, field
+from typing import Any, Iterator
+
+import pytest
+import torch
+
+from .data import DataSetError
+from .determinism import seed_everything
+from .models import ModelStore, model_key
+from .options import SnnbenchOptions
+from .profiling import profile_steps
+from .record import inference_record, training_record
+from .threads import ThreadSettings
+from .training import DIVERGED, REACHED, InferenceOutcome, TrainingOutcome, run_inference, train_to_target
+from .workload import Batch, Workload, WorkloadContext
+
+
+class SnnbenchNotice(UserWarning):
+    """Something a benchmark user should know about how a result was obtained."""
+
+
+@dataclass(frozen=True)
+class ResultRow:
+    """One line of the end-of-session summary."""
+
+    test: str
+    workload: str
+    status: str
+    accuracy: float | None
+    target: float
+    time_to_target_s: float | None
+    throughput: float | None
+    note: str = ""
+
+
+@dataclass
+class SessionState:
+    """Shared by all workload tests of one pytest session."""
+
+    options: SnnbenchOptions
+    threads: ThreadSettings
+    context: WorkloadContext
+    models: ModelStore
+    results: list[ResultRow] = field(default_factory=list)
+    extra_summary: list[str] = field(default_factory=list)
+
+
+def _endless(workload: Workload) -> Iterator[Batch]:
+    return itertools.chain.from_iterable(workload.train_batches(epoch) for epoch in itertools.count(1))
+
+
+class WorkloadRunner:
+    def __init__(self, state: SessionState, request: pytest.FixtureRequest, determinism: dict[str, Any]) -> None:
+        self.state = state
+        self.request = request
+        self.options = state.options
+        self.device = state.context.device
+        self.determinism = determinism
+
+    # -- shared steps -------------------------------------------------------------------------
+    def run_settings(self) -> dict[str, Any]:
+        threads = self.state.threads
+        return {
+            "seed": self.options.seed,
+            "device": str(self.device),
+            "scale": self.options.scale,
+            "intra_op_threads": threads.intra_op,
+            "inter_op_threads": threads.inter_op,
+            "inter_op_threads_applied": threads.inter_op_applied,
+            "determinism": self.determinism,
+        }
+
+    def create(self, workload_type: type[Workload]) -> Workload:
+        """A fresh workload from a fresh seed, so that profiling or reruns never shift the RNG."""
+        seed_everything(self.options.seed)
+        try:
+            return workload_type(self.state.context)
+        except DataSetError as error:
+            # One clear message, no traceback from deep inside torchvision; stop the session after it.
+            self.request.session.shouldstop = f"data set unavailable for {workload_type.name}"
+            pytest.fail(str(error), pytrace=False)
+
+    def _profile(self, workload_type: type[Workload], phase: str, workload: Workload | None = None) -> dict[str, Any]:
+        if phase == "training":
+            throwaway = self.create(workload_type)  # training steps change the model: profile a copy
+            return profile_steps(throwaway.train_step, _endless(throwaway), self.options.profile_warmup_steps,
+                                 self.options.profile_steps, self.device, phase)
+        assert workload is not None
+
+        def predict(batch: Batch) -> torch.Tensor:
+            with torch.no_grad():
+                return workload.predict(batch)
+
+        return profile_steps(predict, itertools.cycle(list(workload.test_batches())),
+                             self.options.profile_warmup_steps, self.options.profile_steps, self.device, phase)
+
+    def _model_key(self, workload: Workload) -> str:
+        return model_key(workload.name, workload.hyperparameters(), str(workload.data_info().get("fingerprint")),
+                         self.options.seed, self.options.scale)
+
+    def _store(self, workload: Workload, outcome: TrainingOutcome) -> None:
+        self.state.models.put(self._model_key(workload), workload.state_dict(), {
+            "workload": workload.name, "hyperparameters": workload.hyperparameters(),
+            "best_accuracy": outcome.curve.best_accuracy, "seed": self.options.seed})
+
+    def _row(self, workload: Workload, record: dict[str, Any], note: str = "") -> None:
+        is_training = record["phase"] == "training"
+        self.state.results.append(ResultRow(
+            test=self.request.node.nodeid.split("::")[-1],
+            workload=record["workload"],
+            status=record["status"],
+            accuracy=record["final_accuracy"],
+            target=workload.target_accuracy,
+            time_to_target_s=record.get("time_to_target_s"),
+            throughput=record["train_throughput_samples_per_s" if is_training
+                              else "inference_throughput_samples_per_s"],
+            note=note,
+        ))
+
+    # -- the two kinds of workload --------------------------------------------------------------
+    def train(self, workload_type: type[Workload], benchmark: Any) -> TrainingOutcome:
+        """Time training to the target accuracy; fail if it diverges or misses the target."""
+        profile = self._profile(workload_type, "training") if self.options.profile else None
+        workload = self.create(workload_type)
+        outcome: TrainingOutcome = benchmark.pedantic(train_to_target, args=(workload, self.device),
+                                                      rounds=1, iterations=1, warmup_rounds=0)
+        record = training_record(workload, outcome, self.run_settings())
+        if profile is not None:
+            record["profile"] = profile
+        benchmark.extra_info.update(record)
+        self._row(workload, record)
+        if outcome.status == REACHED:
+            self._store(workload, outcome)
+        elif outcome.status == DIVERGED:
+            pytest.fail(f"{workload.name} training diverged: {outcome.divergence}. The run stopped there; "
+                        f"what was measured is kept in the record.\n{outcome.curve.format()}", pytrace=False)
+        else:
+            pytest.fail(f"{workload.name} missed its target of {workload.target_accuracy:.2%} test accuracy "
+                        f"within {workload.max_epochs} epoch(s) ({outcome.samples} samples).\n"
+                        f"{outcome.curve.format()}", pytrace=False)
+        return outcome
+
+    def infer(self, workload_type: type[Workload], benchmark: Any) -> InferenceOutcome:
+        """Time inference over the test set with the trained model; fail below the target accuracy."""
+        workload = self.create(workload_type)
+        found = self.state.models.get(self._model_key(workload))
+        if found is not None:
+            state, source = found
+            workload.load_state_dict(state)
+        else:
+            warnings.warn(SnnbenchNotice(
+                f"{workload.name}: no trained model from this run or the cache; training one first "
+                "(untimed, not part of the inference result)."), stacklevel=2)
+            outcome = train_to_target(workload, self.device)
+            if outcome.status != REACHED:
+                pytest.fail(f"{workload.name}: the model trained for inference missed its target "
+                            f"({outcome.status}).\n{outcome.curve.format()}", pytrace=False)
+            self._store(workload, outcome)
+            source = "trained-untimed"
+        profile = self._profile(workload_type, "inference", workload) if self.options.profile else None
+        with torch.no_grad():  # warm-up: first-call allocations stay out of the timing
+            workload.predict(next(iter(workload.test_batches())))
+        outcome: InferenceOutcome = benchmark.pedantic(run_inference, args=(workload, self.device),
+                                                       rounds=1, iterations=1, warmup_rounds=0)
+        record = inference_record(workload, outcome, self.run_settings(), source)
+        if profile is not None:
+            record["profile"] = profile
+        benchmark.extra_info.update(record)
+        self._row(workload, record, note="" if source == "same-run" else source.split(":")[0])
+        if outcome.accuracy < workload.target_accuracy:
+            pytest.fail(f"{workload.name} inference reached {outcome.accuracy:.2%}, below its target of "
+                        f"{workload.target_accuracy:.2%}.", pytrace=False)
+        return outcome

@@ -1,0 +1,137 @@
+"""The one train-to-target loop that every training workload runs, and the timed inference pass."""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Callable
+
+import torch
+
+from .curve import AccuracyCurve, CurvePoint
+from .device import clock
+from .workload import Workload, count_correct
+
+REACHED, MISSED, DIVERGED = "reached", "missed", "diverged"
+
+
+@dataclass
+class TrainingOutcome:
+    status: str  # reached | missed | diverged
+    curve: AccuracyCurve
+    seconds: float  # wall time of the whole run, evaluations included
+    evaluation_seconds: float
+    samples: int
+    steps: int
+    epochs: int  # epochs started
+    divergence: str | None = None
+
+    @property
+    def train_seconds(self) -> float:
+        return self.seconds - self.evaluation_seconds
+
+    @property
+    def train_throughput(self) -> float | None:
+        """Training samples per second, periodic evaluations left out."""
+        return self.samples / self.train_seconds if self.train_seconds > 0 else None
+
+
+@dataclass
+class _LossMeter:
+    total: float = 0.0
+    count: int = 0
+
+    def add(self, value: float) -> None:
+        self.total += value
+        self.count += 1
+
+    def pop_mean(self) -> float | None:
+        mean = self.total / self.count if self.count else None
+        self.total, self.count = 0.0, 0
+        return mean
+
+
+@dataclass
+class _Run:
+    workload: Workload
+    device: torch.device
+    curve: AccuracyCurve
+    started: float
+    evaluation_seconds: float = 0.0
+    samples: int = 0
+    steps: int = 0
+    losses: _LossMeter = field(default_factory=_LossMeter)
+
+    def evaluate(self, epoch: int) -> CurvePoint:
+        begin = clock(self.device)
+        accuracy = self.workload.evaluate()
+        end = clock(self.device)
+        self.evaluation_seconds += end - begin
+        point = CurvePoint(epoch=epoch, samples=self.samples, seconds=end - self.started,
+                           accuracy=accuracy, loss=self.losses.pop_mean())
+        self.curve.add(point)
+        return point
+
+
+def train_to_target(workload: Workload, device: torch.device,
+                    on_evaluation: Callable[[CurvePoint], None] | None = None) -> TrainingOutcome:
+    """Train until the test accuracy reaches the workload's target or its epoch budget runs out.
+
+    Evaluations run every ``eval_every_samples`` training samples and at the end of each epoch,
+    and count towards the time, as MLPerf's time to accuracy does. A NaN or infinite loss ends
+    the run at once with status ``diverged``; what was measured until then is kept.
+    """
+    run = _Run(workload, torch.device(device), AccuracyCurve(workload.target_accuracy), clock(device))
+    every = workload.eval_every_samples
+    next_evaluation = every or 0
+
+    def finish(status: str, epoch: int, divergence: str | None = None) -> TrainingOutcome:
+        seconds = clock(device) - run.started
+        return TrainingOutcome(status, run.curve, seconds, run.evaluation_seconds, run.samples,
+                               run.steps, epoch, divergence)
+
+    epoch = 0
+    for epoch in range(1, workload.max_epochs + 1):
+        for batch in workload.train_batches(epoch):
+            loss = workload.train_step(batch)
+            run.samples += batch.size
+            run.steps += 1
+            if loss is not None:
+                value = float(loss.detach())
+                if not math.isfinite(value):
+                    return finish(DIVERGED, epoch,
+                                  f"loss became {value} at step {run.steps} (epoch {epoch}, "
+                                  f"{run.samples} samples)")
+                run.losses.add(value)
+            if every and run.samples >= next_evaluation:
+                next_evaluation += every
+                point = run.evaluate(epoch)
+                if on_evaluation:
+                    on_evaluation(point)
+                if point.accuracy >= workload.target_accuracy:
+                    return finish(REACHED, epoch)
+        if not run.curve.points or run.curve.points[-1].samples != run.samples:
+            point = run.evaluate(epoch)
+            if on_evaluation:
+                on_evaluation(point)
+            if point.accuracy >= workload.target_accuracy:
+                return finish(REACHED, epoch)
+    return finish(MISSED, epoch)
+
+
+@dataclass(frozen=True)
+class InferenceOutcome:
+    accuracy: float
+    samples: int
+    seconds: float
+
+    @property
+    def throughput(self) -> float | None:
+        return self.samples / self.seconds if self.seconds > 0 else None
+
+
+def run_inference(workload: Workload, device: torch.device) -> InferenceOutcome:
+    """Predict the whole test set once; the accuracy comes from the same pass that is timed."""
+    begin = clock(device)
+    correct, total = count_correct(workload)
+    seconds = clock(device) - begin
+    return InferenceOutcome(correct / total, total, seconds)
