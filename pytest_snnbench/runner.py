@@ -85,9 +85,10 @@ class WorkloadRunner:
         try:
             return workload_type(self.state.context)
         except DataSetError as error:
-            # One clear message, no traceback from deep inside torchvision; stop the session after it.
-            self.request.session.shouldstop = f"data set unavailable for {workload_type.name}"
-            pytest.fail(str(error), pytrace=False)
+            message = str(error)
+        # One clear message, no traceback from deep inside torchvision; the session stops after it.
+        self.request.session.shouldstop = f"data set unavailable for {workload_type.name}"
+        pytest.fail(message, pytrace=False)
 
     def _profile(self, workload_type: type[Workload], phase: str, workload: Workload | None = None) -> dict[str, Any]:
         if phase == "training":

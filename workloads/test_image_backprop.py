@@ -70,12 +70,14 @@ class ConvSNN(nn.Module):
         batch = images.shape[0]
         current1 = F.max_pool2d(self.conv1(images), 2)  # identical at every step: computed once
         spikes1 = leaky_over_time(self.lif1, current1.expand(time_steps, *current1.shape))
-        # channels-last (NHWC) is the layout oneDNN's convolution and pooling run fastest in;
-        # reshape below keeps the logical (channel, row, column) order of the features.
+        # channels-last (NHWC) is the layout oneDNN's convolution and pooling run fastest in.
         spikes1 = spikes1.flatten(0, 1).contiguous(memory_format=torch.channels_last)
         current2 = F.max_pool2d(self.conv2(spikes1), 2)
-        spikes2 = leaky_over_time(self.lif2, current2.reshape(time_steps, batch, -1))
-        return leaky_over_time(self.lif3, self.fc(spikes2))
+        # Features in (row, column, channel) order are a free view of the channels-last tensor; the
+        # readout weight is permuted to match, so each output is the same sum of the same products.
+        spikes2 = leaky_over_time(self.lif2, current2.permute(0, 2, 3, 1).reshape(time_steps, batch, -1))
+        weight = self.fc.weight.view(10, 64, 4, 4).permute(0, 2, 3, 1).reshape(10, -1)
+        return leaky_over_time(self.lif3, F.linear(spikes2, weight, self.fc.bias))
 
 
 def leaky_over_time(neuron: snn.Leaky, currents: torch.Tensor) -> torch.Tensor:

@@ -66,7 +66,7 @@ _EXACT: dict[str, frozenset[str]] = {
         "movedim", "moveaxis", "swapaxes", "numpy_T", "_reshape_alias", "type_as", "resize_as",
         "broadcast_to", "broadcast_tensors", "meshgrid", "diagonal", "take", "put", "_copy_from",
         "_copy_from_and_resize", "col2im", "im2col", "pad", "constant_pad_nd", "_pad_enum", "reflection_pad1d",
-        "detach_", "result_type", "is_nonzero", "_has_compatible_shallow_copy_type", "align_tensors",
+        "detach_", "result_type", "resolve_conj", "resolve_neg", "conj", "is_nonzero", "_has_compatible_shallow_copy_type", "align_tensors",
     }),
     SAMPLING: frozenset({
         "bernoulli", "poisson", "rand", "rand_like", "randn", "randn_like", "randint", "randint_like",
@@ -102,9 +102,11 @@ _EXACT: dict[str, frozenset[str]] = {
 
 # Patterns for families that the exact tables cannot enumerate, tried in this order.
 _PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
-    (BACKWARD, re.compile(r"backward|^autograd::|Backward\d*$", re.IGNORECASE)),
+    (BACKWARD, re.compile(r"backward|autograd::|Backward\d*$", re.IGNORECASE)),
     (DATA_LOADING, re.compile(r"dataloader|data_loading|collate|__next__|soundfile|decode", re.IGNORECASE)),
     (POINTWISE, re.compile(r"^_foreach_")),  # optimiser updates: fused element-wise arithmetic
+    # Spike functions of the SNN libraries (autograd functions named after their surrogate).
+    (ACTIVATION, re.compile(r"sigmoid|superspike|heaviside|atan|triangle|spike|threshold", re.IGNORECASE)),
     (POOLING, re.compile(r"pool")),
     (LAYER, re.compile(r"conv|^cudnn_|^miopen_|_rnn|_lstm|_gru")),
     (SAMPLING, re.compile(r"rand|bernoulli|poisson|normal_$")),

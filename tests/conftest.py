@@ -1,0 +1,31 @@
+"""Shared fixtures of the plugin's own tests: tiny data in the real formats, and pytester helpers."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.mnist_files import write_mnist
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def tiny_mnist(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A data root holding MNIST/raw/ with 600 training and 200 test images."""
+    root = tmp_path_factory.mktemp("data")
+    write_mnist(root, train=600, test=200)
+    return root
+
+
+def snnbench_args(data_dir: Path, cache_dir: Path, *more: str) -> list[str]:
+    """Arguments for a smoke-scale workload session on generated data, one thread, no stray caches."""
+    return ["--snnbench", "--snnbench-scale=smoke", f"--snnbench-data-dir={data_dir}",
+            f"--snnbench-cache-dir={cache_dir}", "--intra-op-threads=1", "-p", "no:cacheprovider", *more]
+
+
+def read_records(path: Path) -> dict[str, dict]:
+    """extra_info per test name from a --benchmark-json file."""
+    data = json.loads(path.read_text())
+    return {bench["name"]: bench["extra_info"] for bench in data["benchmarks"]}

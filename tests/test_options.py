@@ -1,0 +1,62 @@
+"""Options and their usage errors: wrong input stops the session at start-up with a clear message."""
+from __future__ import annotations
+
+import pytest
+import torch
+
+from pytest_snnbench.plugin import MARKERS
+
+
+def test_all_markers_are_registered(pytester: pytest.Pytester) -> None:
+    result = pytester.runpytest("--markers")
+    for name in ("training", "inference", "image", "speech", "stdp", "backprop", "conversion", "lif", "lsnn"):
+        assert name in MARKERS
+        result.stdout.fnmatch_lines([f"@pytest.mark.{name}:*"])
+
+
+def test_strict_markers_accept_workload_markers(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile("""
+        import pytest
+        @pytest.mark.training
+        @pytest.mark.image
+        def test_marked():
+            pass
+    """)
+    result = pytester.runpytest("--strict-markers", "-m", "image")
+    result.assert_outcomes(skipped=1)  # a workload marker without --snnbench: skipped, not run
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--device=tpu"], "*--device='tpu' is not a device: use cpu, cuda or cuda:N*"),
+    (["--device=cpu:1"], "*the CPU takes no index*"),
+    (["--snnbench-scale=huge"], "*--snnbench-scale='huge' is unknown; use one of: smoke, full*"),
+    (["--intra-op-threads=two"], "*--intra-op-threads='two' is not a whole number*"),
+    (["--inter-op-threads=0"], "*--inter-op-threads=0 must be at least 1*"),
+    (["--snnbench-seed=-1"], "*--snnbench-seed=-1 must be at least 0*"),
+])
+def test_bad_option_values_are_usage_errors(pytester: pytest.Pytester, args: list[str], message: str) -> None:
+    result = pytester.runpytest("--snnbench", *args)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines([message])
+    assert "Traceback" not in result.stderr.str()
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the error on a machine without CUDA")
+@pytest.mark.parametrize("device", ["cuda", "cuda:1"])
+def test_cuda_without_cuda_is_a_usage_error_at_start_up(pytester: pytest.Pytester, device: str) -> None:
+    result = pytester.runpytest("--snnbench", f"--device={device}")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines([f"*--device={device} was asked for, but torch * sees no CUDA device*"])
+    assert "Traceback" not in result.stderr.str()
+
+
+def test_thread_options_are_applied_and_visible_to_fixtures(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_threads="""
+        import torch
+        def test_threads(snnbench_threads, snnbench_device):
+            assert snnbench_threads.intra_op == 1 == torch.get_num_threads()
+            assert str(snnbench_device) == "cpu"
+    """)
+    result = pytester.runpytest_subprocess("--snnbench", "--intra-op-threads=1", "--inter-op-threads=1",
+                                           "test_threads.py", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1)

@@ -1,0 +1,70 @@
+"""The train-to-target loop: evaluation schedule, stopping, divergence, and determinism."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+
+from pytest_snnbench.determinism import seed_everything
+from pytest_snnbench.training import DIVERGED, MISSED, REACHED, run_inference, train_to_target
+from pytest_snnbench.workload import WorkloadContext
+from tests.toy_workload import ToyWorkload
+
+CPU = torch.device("cpu")
+
+
+@pytest.fixture
+def context(tmp_path: Path) -> WorkloadContext:
+    return WorkloadContext(device=CPU, scale="smoke", seed=0, data_dir=tmp_path, cache_dir=tmp_path,
+                           allow_download=False)
+
+
+def fresh(context: WorkloadContext, **attributes) -> ToyWorkload:
+    seed_everything(context.seed)
+    workload = ToyWorkload(context)
+    for name, value in attributes.items():
+        setattr(workload, name, value)
+    return workload
+
+
+def test_stops_at_the_first_evaluation_that_reaches_the_target(context: WorkloadContext) -> None:
+    outcome = train_to_target(fresh(context), CPU)
+    assert outcome.status == REACHED
+    points = outcome.curve.points
+    assert points[-1].accuracy >= 0.9 and all(p.accuracy < 0.9 for p in points[:-1])
+    assert outcome.samples == points[-1].samples and outcome.samples % 64 == 0
+    assert all(b.seconds >= a.seconds for a, b in zip(points, points[1:]))
+    assert 0 < outcome.evaluation_seconds < outcome.seconds and outcome.train_throughput > 0
+
+
+def test_evaluates_every_interval_and_at_epoch_end(context: WorkloadContext) -> None:
+    outcome = train_to_target(fresh(context, target_accuracy=1.01, max_epochs=2, eval_every_samples=80), CPU)
+    assert outcome.status == MISSED
+    # 192 samples per epoch: checks every 80 samples seen (a fixed schedule across epochs) and at each
+    # epoch's end: 80, 160, 192 (end of epoch 1), 240, 320, 384 (end of epoch 2).
+    assert [p.samples for p in outcome.curve.points] == [80, 160, 192, 240, 320, 384]
+    assert [p.epoch for p in outcome.curve.points] == [1, 1, 1, 2, 2, 2]
+    assert all(p.loss is not None and p.loss > 0 for p in outcome.curve.points)
+
+
+def test_nan_loss_stops_at_once_and_keeps_the_curve(context: WorkloadContext) -> None:
+    outcome = train_to_target(fresh(context, target_accuracy=1.01, diverge_at_step=7), CPU)
+    assert outcome.status == DIVERGED
+    assert outcome.steps == 7 and outcome.samples == 7 * 16
+    assert "loss became nan at step 7" in outcome.divergence
+    assert [p.samples for p in outcome.curve.points] == [64]  # the evaluation before the divergence is kept
+
+
+def test_same_seed_gives_the_same_curve(context: WorkloadContext) -> None:
+    first = train_to_target(fresh(context, target_accuracy=1.01, max_epochs=2), CPU).curve
+    second = train_to_target(fresh(context, target_accuracy=1.01, max_epochs=2), CPU).curve
+    assert [(p.samples, p.accuracy, p.loss) for p in first.points] == \
+        [(p.samples, p.accuracy, p.loss) for p in second.points]
+
+
+def test_inference_counts_the_whole_test_set(context: WorkloadContext) -> None:
+    workload = fresh(context)
+    train_to_target(workload, CPU)
+    outcome = run_inference(workload, CPU)
+    assert outcome.samples == 64 and outcome.accuracy == workload.evaluate() and outcome.throughput > 0

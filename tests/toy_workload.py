@@ -1,0 +1,62 @@
+"""A tiny workload for testing the loop and the runner without MNIST: a linear classifier on blobs."""
+from __future__ import annotations
+
+from typing import Any, Iterator
+
+import torch
+
+from pytest_snnbench import Batch, Workload, WorkloadContext
+
+
+class ToyWorkload(Workload):
+    name = "toy"
+    target_accuracy = 0.9
+    max_epochs = 5
+    eval_every_samples = 64
+    diverge_at_step: int | None = None  # make the loss NaN from this step on
+
+    def __init__(self, context: WorkloadContext) -> None:
+        super().__init__(context)
+        generator = torch.Generator().manual_seed(11)
+        centres = torch.randn(4, 8, generator=generator) * 3
+        labels = torch.arange(256) % 4
+        self.inputs = centres[labels] + torch.randn(256, 8, generator=generator)
+        self.labels = labels
+        self.model = torch.nn.Linear(8, 4)
+        self.optimizer = torch.optim.SGD(self.model.parameters(), lr=0.05)
+        self.shuffle = context.generator()
+        self.steps = 0
+
+    def hyperparameters(self) -> dict[str, Any]:
+        return {"batch_size": 16, "time_steps": None, "lr": 0.05}
+
+    def data_info(self) -> dict[str, Any]:
+        return {"name": "blobs", "fingerprint": "toy"}
+
+    def train_batches(self, epoch: int) -> Iterator[Batch]:
+        order = torch.randperm(192, generator=self.shuffle)
+        for start in range(0, 192, 16):
+            index = order[start:start + 16]
+            yield Batch(self.inputs[index], self.labels[index])
+
+    def train_step(self, batch: Batch) -> torch.Tensor:
+        self.steps += 1
+        loss = torch.nn.functional.cross_entropy(self.model(batch.inputs), batch.targets)
+        self.optimizer.zero_grad()
+        loss.backward()
+        self.optimizer.step()
+        if self.diverge_at_step is not None and self.steps >= self.diverge_at_step:
+            return loss * float("nan")
+        return loss
+
+    def test_batches(self) -> Iterator[Batch]:
+        yield Batch(self.inputs[192:], self.labels[192:])
+
+    def predict(self, batch: Batch) -> torch.Tensor:
+        return self.model(batch.inputs).argmax(1)
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"model": self.model.state_dict()}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.model.load_state_dict(state["model"])
