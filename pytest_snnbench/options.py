@@ -38,6 +38,9 @@ class SnnbenchOptions:
     profile_steps: int
     intra_op_threads: int | None
     inter_op_threads: int | None
+    # Speech workloads: "35" (all words, the paper's task) or "12" (10 commands, unknown, silence).
+    speech_task: str = "35"
+    speech_epochs: int | None = None  # None: each speech workload's own budget
 
 
 def add_options(parser: pytest.Parser) -> None:
@@ -68,6 +71,12 @@ def add_options(parser: pytest.Parser) -> None:
                     help="Threads of torch's intra-op pool (torch.set_num_threads).")
     group.addoption("--inter-op-threads", default=None, metavar="N",
                     help="Threads of torch's inter-op pool (torch.set_num_interop_threads).")
+    group.addoption("--snnbench-speech-task", default="35", metavar="TASK",
+                    help="Speech workloads' task: 35 (all 35 words of Speech Commands v0.02, the paper's; "
+                         "default) or 12 (10 command words, unknown and silence).")
+    group.addoption("--snnbench-speech-epochs", default=None, metavar="N",
+                    help="Epoch budget of the speech workloads (default: their own); training stops at the "
+                         "target or after N epochs, and a missed target fails with the accuracy curve.")
 
 
 def _int_option(config: pytest.Config, name: str, minimum: int) -> int | None:
@@ -134,4 +143,17 @@ def parse_options(config: pytest.Config) -> SnnbenchOptions:
         profile_steps=_int_option(config, "snnbench_profile_steps", 1) or 1,
         intra_op_threads=_int_option(config, "intra_op_threads", 1),
         inter_op_threads=_int_option(config, "inter_op_threads", 1),
+        speech_task=_speech_task(config),
+        speech_epochs=_int_option(config, "snnbench_speech_epochs", 1),
     )
+
+
+SPEECH_TASKS = ("35", "12")
+
+
+def _speech_task(config: pytest.Config) -> str:
+    task = str(config.getoption("snnbench_speech_task")).strip()
+    if task not in SPEECH_TASKS:
+        raise pytest.UsageError(f"--snnbench-speech-task={task!r} is unknown; use 35 (all words) or 12 "
+                                "(10 command words, unknown, silence).")
+    return task

@@ -60,7 +60,8 @@ def _new_state(options, threads):
 
     context = WorkloadContext(device=torch.device(options.device), scale=options.scale, seed=options.seed,
                               data_dir=options.data_dir, cache_dir=options.cache_dir,
-                              allow_download=options.allow_download)
+                              allow_download=options.allow_download, speech_task=options.speech_task,
+                              speech_epochs=options.speech_epochs)
     return SessionState(options=options, threads=threads, context=context, models=ModelStore(options.cache_dir))
 
 

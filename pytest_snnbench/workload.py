@@ -35,6 +35,8 @@ class WorkloadContext:
     data_dir: Path
     cache_dir: Path
     allow_download: bool
+    speech_task: str = "35"  # --snnbench-speech-task: "35" words or the "12"-class task
+    speech_epochs: int | None = None  # --snnbench-speech-epochs: epoch budget of the speech workloads
     # Data sets already loaded in this session, shared by all workloads (and failures, so that a
     # missing data set is reported once per workload without retrying a download each time).
     datasets: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)

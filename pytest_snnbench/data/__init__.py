@@ -3,3 +3,6 @@ from .errors import DataSetError
 from .mnist import Mnist, MnistSplit, load_mnist, mnist_on_device
 
 __all__ = ["DataSetError", "Mnist", "MnistSplit", "load_mnist", "mnist_on_device"]
+from .speech_commands import SpeechCommands, load_speech_commands, speech_commands_on_device  # noqa: E402
+
+__all__ += ["SpeechCommands", "load_speech_commands", "speech_commands_on_device"]

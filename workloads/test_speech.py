@@ -1,0 +1,343 @@
+"""Workloads 6 to 9, Speech-LIF and Speech-LSNN, and the LSTM baseline (Google Speech Commands v0.02).
+
+As in the paper: one input layer (the log-mel features), one recurrent layer and a leaky-integrator
+readout. The recurrent layer is Norse's recurrent LIF (Speech-LIF), Norse's LSNN with adaptive
+thresholds (Speech-LSNN), or an LSTM of the same size (the DNN baseline of the paper's figure 4, a
+workload of its own and not one of the nine). Each log-mel frame is one time step. Training by
+surrogate gradients (Norse's SuperSpike), cross-entropy on the readout's maximum over time, Adam.
+
+Speed without changing the computation: the recurrent layers run Norse's equations (lif_step and
+lsnn_step) with the input projection and the readout's linear layer done once for all time steps
+(one large matrix product each) instead of once per step, and the readout's leaky integrator, a
+linear filter, as one product with its impulse response. tests/test_speech_models.py checks that
+each equals Norse's own module.
+
+Target: 90 % test accuracy on the 35-word task (the paper's target; --snnbench-speech-task=12 runs
+the 12-class task with the same target). --snnbench-speech-epochs=N sets the epoch budget.
+"""
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any, Iterator
+
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from pytest_snnbench import Batch, Workload, WorkloadContext
+from pytest_snnbench.data import speech_commands_on_device
+from pytest_snnbench.data.speech_commands import FeatureParameters
+
+with warnings.catch_warnings():  # norse decorates with torch.jit.script, deprecated in torch 2.14
+    warnings.filterwarnings("ignore", message="`torch.jit.script` is deprecated", category=FutureWarning)
+    from norse.torch.functional.leaky_integrator import LIParameters, LIState, li_feed_forward_step
+    from norse.torch.functional.lif import LIFParameters
+    from norse.torch.functional.lsnn import LSNNParameters
+    from norse.torch.functional.threshold import threshold
+
+pytestmark = [pytest.mark.speech]
+
+
+@dataclass(frozen=True)
+class Config:
+    hidden_size: int = 256
+    batch_size: int = 32
+    eval_batch_size: int = 512
+    learning_rate: float = 2e-3
+    gradient_clip: float = 1.0  # max gradient norm: recurrent spiking nets have rare gradient spikes
+    dt: float = 1e-3  # s of simulated time per frame (Norse's default step)
+    tau_syn: float = 5e-3  # s; synaptic current time constant (decay 0.8 per step)
+    tau_mem: float = 2e-2  # s; membrane time constant (decay 0.95 per step)
+    v_th: float = 1.0
+    surrogate: str = "triangle"  # norse threshold method; Bellec et al.'s LSNN choice
+    surrogate_alpha: float = 0.3  # its height: dampened, so that gradients through 100 steps stay finite
+    tau_adapt: float = 2e-1  # s; LSNN threshold adaptation (decay 0.995 per step)
+    adapt_beta: float = 0.1  # LSNN threshold jump per spike
+    readout_tau_syn: float = 5e-3
+    readout_tau_mem: float = 2e-2
+    features: FeatureParameters = FeatureParameters()
+    train_samples: int | None = None  # None: the whole split
+    test_samples: int | None = None
+    eval_every_samples: int | None = None  # once per epoch
+    max_epochs: int = 40
+    target_accuracy: float = 0.90
+
+
+CONFIGS = {
+    "full": Config(),
+    # Generated clips of a few words (tests/wav_files.py): seconds, far above chance only if it learns.
+    "smoke": Config(hidden_size=64, batch_size=8, eval_batch_size=64, learning_rate=2e-2,
+                    features=FeatureParameters(n_mels=16, n_fft=512, hop_length=400),
+                    train_samples=256, test_samples=128, max_epochs=12, target_accuracy=0.6),
+}
+
+
+# -- models -----------------------------------------------------------------------------------
+def recurrent_weights(hidden: int) -> nn.Parameter:
+    """Norse's initialisation, without self-connections (Norse's default, autapses=False)."""
+    weights = torch.randn(hidden, hidden) * math.sqrt(2.0 / hidden)
+    weights.fill_diagonal_(0.0)
+    parameter = nn.Parameter(weights)
+    parameter.register_hook(lambda gradient: gradient.clone().fill_diagonal_(0.0))
+    return parameter
+
+
+class RecurrentLIF(nn.Module):
+    """Norse's LIFRecurrent (lif_step, Euler steps of dt) with the input projection out of the time loop."""
+
+    def __init__(self, input_size: int, hidden_size: int, p: LIFParameters, dt: float) -> None:
+        super().__init__()
+        self.input_weights = nn.Parameter(torch.randn(hidden_size, input_size) * math.sqrt(2.0 / hidden_size))
+        self.recurrent_weights = recurrent_weights(hidden_size)
+        self.p, self.dt = p, dt
+
+    def forward(self, inputs: torch.Tensor) -> torch.Tensor:
+        """Spikes [T, B, H] for inputs [T, B, I], from rest."""
+        p, dt = self.p, self.dt
+        currents = F.linear(inputs, self.input_weights)  # all steps at once
+        membrane_rate, current_decay = dt * float(p.tau_mem_inv), 1.0 - dt * float(p.tau_syn_inv)
+        v_leak, v_th, v_reset = float(p.v_leak), float(p.v_th), float(p.v_reset)
+        z = currents.new_zeros(currents.shape[1:])
+        v = torch.full_like(z, v_leak)
+        i = torch.zeros_like(z)
+        recurrent = self.recurrent_weights.t()
+        spikes = []
+        for current in currents:
+            i_jump = torch.addmm(current, z, recurrent).add_(i)
+            v_decayed = torch.lerp(v, i_jump + v_leak if v_leak else i_jump, membrane_rate)
+            i = i_jump * current_decay
+            z = threshold(v_decayed - v_th, p.method, p.alpha)
+            fired = z.detach()
+            v = v_decayed * (1.0 - fired) + fired * v_reset if v_reset else v_decayed * (1.0 - fired)
+            spikes.append(z)
+        return torch.stack(spikes)
+
+
+class RecurrentLSNN(nn.Module):
+    """Norse's LSNNRecurrent (lsnn_step: adaptive threshold b) with the input projection out of the loop."""
+
+    def __init__(self, input_size: int, hidden_size: int, p: LSNNParameters, dt: float) -> None:
+        super().__init__()
+        self.input_weights = nn.Parameter(torch.randn(hidden_size, input_size) * math.sqrt(2.0 / hidden_size))
+        self.recurrent_weights = recurrent_weights(hidden_size)
+        self.p, self.dt = p, dt
+
+    def forward(self, inputs: torch.Tensor) -> torch.Tensor:
+        p, dt = self.p, self.dt
+        currents = F.linear(inputs, self.input_weights)
+        membrane_rate, current_decay = dt * float(p.tau_mem_inv), 1.0 - dt * float(p.tau_syn_inv)
+        adapt_rate = dt * float(p.tau_adapt_inv)
+        v_leak, v_th, v_reset, beta = float(p.v_leak), float(p.v_th), float(p.v_reset), float(p.beta)
+        z = currents.new_zeros(currents.shape[1:])
+        v = torch.full_like(z, v_leak)
+        i = torch.zeros_like(z)
+        b = torch.full_like(z, v_th)
+        recurrent = self.recurrent_weights.t()
+        spikes = []
+        for current in currents:
+            # Norse's order: decay with the old current, spike, then the current jumps for the next step
+            v_decayed = torch.lerp(v, i + v_leak if v_leak else i, membrane_rate)
+            b_decayed = b * (1.0 - adapt_rate) + adapt_rate * v_th  # b + dt/tau_b (v_th - b)
+            i = torch.addmm(current, z, recurrent).add_(i, alpha=current_decay)
+            z = threshold(v_decayed - b_decayed, p.method, p.alpha)
+            fired = z.detach()
+            v = v_decayed * (1.0 - fired) + fired * v_reset if v_reset else v_decayed * (1.0 - fired)
+            b = b_decayed + fired * beta
+            spikes.append(z)
+        return torch.stack(spikes)
+
+
+class LeakyIntegratorReadout(nn.Module):
+    """Linear layer into Norse's leaky integrator (li_feed_forward_step); returns voltages [T, B, C].
+
+    The integrator is linear, so its response is the input convolved with its impulse response; the
+    response matrix is computed once per sequence length by running Norse's step on unit impulses.
+    """
+
+    def __init__(self, hidden_size: int, classes: int, p: LIParameters, dt: float) -> None:
+        super().__init__()
+        self.linear = nn.Linear(hidden_size, classes, bias=False)
+        self.p, self.dt = p, dt
+        self._responses: dict[tuple[int, torch.device], torch.Tensor] = {}
+
+    def response(self, steps: int, device: torch.device) -> torch.Tensor:
+        """[T, T]: voltage at step t for a unit input at step s."""
+        key = (steps, device)
+        if key not in self._responses:
+            impulses = torch.eye(steps, dtype=torch.float64)
+            state = LIState(torch.zeros(steps, dtype=torch.float64), torch.zeros(steps, dtype=torch.float64))
+            rows = []
+            for t in range(steps):
+                v, state = li_feed_forward_step(impulses[t], state, self.p, self.dt)
+                rows.append(v)
+            self._responses[key] = torch.stack(rows).float().to(device)
+        return self._responses[key]
+
+    def forward(self, spikes: torch.Tensor) -> torch.Tensor:
+        currents = self.linear(spikes)  # [T, B, C]
+        kernel = self.response(currents.shape[0], currents.device)
+        return (kernel @ currents.flatten(1)).view_as(currents)
+
+
+class SpeechNet(nn.Module):
+    """Features [B, T, M] -> readout voltages' maximum over time [B, C] (the class scores)."""
+
+    def __init__(self, recurrent: nn.Module, readout: LeakyIntegratorReadout, lstm: bool = False) -> None:
+        super().__init__()
+        self.recurrent, self.readout, self.lstm = recurrent, readout, lstm
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        inputs = features.transpose(0, 1)  # time first, as Norse and nn.LSTM expect
+        hidden = self.recurrent(inputs)[0] if self.lstm else self.recurrent(inputs)
+        return self.readout(hidden).amax(0)
+
+
+def build_model(neuron: str, config: Config, classes: int) -> SpeechNet:
+    inputs, hidden = config.features.n_mels, config.hidden_size
+    readout = LeakyIntegratorReadout(hidden, classes, LIParameters(
+        tau_syn_inv=torch.as_tensor(1 / config.readout_tau_syn),
+        tau_mem_inv=torch.as_tensor(1 / config.readout_tau_mem)), config.dt)
+    if neuron == "lif":
+        p = LIFParameters(tau_syn_inv=torch.as_tensor(1 / config.tau_syn),
+                          tau_mem_inv=torch.as_tensor(1 / config.tau_mem), v_th=torch.as_tensor(config.v_th),
+                          method=config.surrogate, alpha=config.surrogate_alpha)
+        return SpeechNet(RecurrentLIF(inputs, hidden, p, config.dt), readout)
+    if neuron == "lsnn":
+        p = LSNNParameters(tau_syn_inv=torch.as_tensor(1 / config.tau_syn),
+                           tau_mem_inv=torch.as_tensor(1 / config.tau_mem),
+                           tau_adapt_inv=torch.as_tensor(1 / config.tau_adapt),
+                           v_th=torch.as_tensor(config.v_th), beta=torch.as_tensor(config.adapt_beta),
+                           method=config.surrogate, alpha=config.surrogate_alpha)
+        return SpeechNet(RecurrentLSNN(inputs, hidden, p, config.dt), readout)
+    if neuron == "lstm":
+        return SpeechNet(nn.LSTM(inputs, hidden), readout, lstm=True)
+    raise ValueError(f"unknown neuron {neuron!r}")
+
+
+# -- the workloads ----------------------------------------------------------------------------
+class SpeechWorkload(Workload):
+    neuron: str
+
+    def __init__(self, context: WorkloadContext) -> None:
+        super().__init__(context)
+        self.config = CONFIGS[context.scale]
+        if context.speech_epochs:
+            self.config = replace(self.config, max_epochs=context.speech_epochs)
+        self.target_accuracy = self.config.target_accuracy
+        self.max_epochs = self.config.max_epochs
+        self.eval_every_samples = self.config.eval_every_samples
+        self.task = context.speech_task
+        data = speech_commands_on_device(context, self.task, self.config.features)
+        self.classes = data.classes
+        self.data_summary = data.info()
+        self.train_features = data.train.features[: self.config.train_samples]
+        self.train_labels = data.train.labels[: self.config.train_samples]
+        self.test_features = data.test.features[: self.config.test_samples]
+        self.test_labels = data.test.labels[: self.config.test_samples]
+        self.model = build_model(self.neuron, self.config, len(self.classes)).to(self.device)
+        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=self.config.learning_rate)
+        self.shuffle = context.generator()  # training order only; the test order is fixed
+
+    def hyperparameters(self) -> dict[str, Any]:
+        config = asdict(self.config)
+        config["features"] = {**config["features"], "frames": self.config.features.frames}
+        neuron = {"lif": "norse LIF (lif_step), recurrent, no autapses",
+                  "lsnn": "norse LSNN (lsnn_step, adaptive threshold), recurrent, no autapses",
+                  "lstm": "torch.nn.LSTM"}[self.neuron]
+        return {**config, "task": self.task, "classes": len(self.classes), "neuron": self.neuron,
+                "recurrent_layer": neuron, "time_steps": self.config.features.frames,
+                "surrogate": "norse 'super' (SuperSpike: 1 / (1 + |v - threshold|)^2)" if self.neuron != "lstm" else None,
+                "readout": "linear -> norse leaky integrator, maximum over time", "loss": "cross-entropy",
+                "optimizer": "Adam", "network": f"{self.config.features.n_mels}-{self.config.hidden_size}R-{len(self.classes)}"}
+
+    def data_info(self) -> dict[str, Any]:
+        return {**self.data_summary, "train_samples_used": len(self.train_labels),
+                "test_samples_used": len(self.test_labels)}
+
+    def train_batches(self, epoch: int) -> Iterator[Batch]:
+        order = torch.randperm(len(self.train_labels), generator=self.shuffle).to(self.device)
+        for start in range(0, len(order), self.config.batch_size):
+            index = order[start:start + self.config.batch_size]
+            yield Batch(self.train_features[index], self.train_labels[index])
+
+    def train_step(self, batch: Batch) -> torch.Tensor:
+        self.model.train()
+        loss = F.cross_entropy(self.model(batch.inputs), batch.targets)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        nn.utils.clip_grad_norm_(self.model.parameters(), self.config.gradient_clip)
+        self.optimizer.step()
+        return loss
+
+    def test_batches(self) -> Iterator[Batch]:
+        for start in range(0, len(self.test_labels), self.config.eval_batch_size):
+            end = start + self.config.eval_batch_size
+            yield Batch(self.test_features[start:end], self.test_labels[start:end])
+
+    def predict(self, batch: Batch) -> torch.Tensor:
+        self.model.eval()
+        return self.model(batch.inputs).argmax(1)
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"model": self.model.state_dict()}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.model.load_state_dict(state["model"])
+
+
+class SpeechLIF(SpeechWorkload):
+    name = "speech-lif"
+    neuron = "lif"
+
+
+class SpeechLSNN(SpeechWorkload):
+    name = "speech-lsnn"
+    neuron = "lsnn"
+
+
+class SpeechLSTM(SpeechWorkload):
+    name = "speech-lstm"
+    neuron = "lstm"
+
+
+@pytest.mark.training
+@pytest.mark.backprop
+@pytest.mark.lif
+def test_speech_lif_training(snnbench, benchmark) -> None:
+    snnbench.train(SpeechLIF, benchmark)
+
+
+@pytest.mark.inference
+@pytest.mark.backprop
+@pytest.mark.lif
+def test_speech_lif_inference(snnbench, benchmark) -> None:
+    snnbench.infer(SpeechLIF, benchmark)
+
+
+@pytest.mark.training
+@pytest.mark.backprop
+@pytest.mark.lsnn
+def test_speech_lsnn_training(snnbench, benchmark) -> None:
+    snnbench.train(SpeechLSNN, benchmark)
+
+
+@pytest.mark.inference
+@pytest.mark.backprop
+@pytest.mark.lsnn
+def test_speech_lsnn_inference(snnbench, benchmark) -> None:
+    snnbench.infer(SpeechLSNN, benchmark)
+
+
+@pytest.mark.training
+@pytest.mark.lstm
+def test_speech_lstm_training(snnbench, benchmark) -> None:
+    snnbench.train(SpeechLSTM, benchmark)
+
+
+@pytest.mark.inference
+@pytest.mark.lstm
+def test_speech_lstm_inference(snnbench, benchmark) -> None:
+    snnbench.infer(SpeechLSTM, benchmark)
