@@ -9,6 +9,7 @@ import torch
 from .determinism import seed_everything
 from .runner import SessionState, WorkloadRunner
 from .threads import ThreadSettings
+from .variants import RunVariant, single_variant
 
 
 def _state(config: pytest.Config) -> SessionState:
@@ -30,13 +31,19 @@ def snnbench_threads(pytestconfig: pytest.Config) -> ThreadSettings:
 
 
 @pytest.fixture
-def snnbench_seeded(pytestconfig: pytest.Config) -> dict[str, Any]:
-    """Seeds Python, NumPy and torch with --snnbench-seed and turns on deterministic algorithms."""
-    return seed_everything(_state(pytestconfig).options.seed)
+def snnbench_run(pytestconfig: pytest.Config) -> RunVariant:
+    """This run's seed, threads and device; parametrized by the plugin for sweeps, seeds and repeats."""
+    return single_variant(_state(pytestconfig).options)
 
 
 @pytest.fixture
-def snnbench(request: pytest.FixtureRequest, snnbench_seeded: dict[str, Any],
+def snnbench_seeded(snnbench_run: RunVariant) -> dict[str, Any]:
+    """Seeds Python, NumPy and torch with this run's seed and turns on deterministic algorithms."""
+    return seed_everything(snnbench_run.seed)
+
+
+@pytest.fixture
+def snnbench(request: pytest.FixtureRequest, snnbench_run: RunVariant, snnbench_seeded: dict[str, Any],
              snnbench_device: torch.device, snnbench_threads: ThreadSettings) -> WorkloadRunner:
     """Runs a workload class as a benchmark: ``snnbench.train(W, benchmark)`` or ``snnbench.infer(W, benchmark)``."""
-    return WorkloadRunner(_state(request.config), request, snnbench_seeded)
+    return WorkloadRunner(_state(request.config), request, snnbench_run, snnbench_seeded)

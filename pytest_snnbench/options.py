@@ -36,11 +36,27 @@ class SnnbenchOptions:
     profile: bool
     profile_warmup_steps: int
     profile_steps: int
-    intra_op_threads: int | None
+    intra_op_threads: int | None  # the value for this process; None when unset or swept
     inter_op_threads: int | None
+    # Image-STDP: network sizes to run (1600 and 6400 take days on a CPU) and training batch size.
+    stdp_sizes: tuple[int, ...] = (100, 400)
+    stdp_batch: int = 1
+    # Sweeps and repeats (each value becomes a parametrized run of every selected workload).
+    intra_op_sweep: tuple[int, ...] = ()
+    inter_op_sweep: tuple[int, ...] = ()
+    device_sweep: tuple[str, ...] = ()
+    seeds: tuple[int, ...] = ()
+    repeat: int = 1
+    compare_fail: tuple = ()  # gate.Bound items
+    report_dir: Path | None = None
     # Speech workloads: "35" (all words, the paper's task) or "12" (10 commands, unknown, silence).
     speech_task: str = "35"
     speech_epochs: int | None = None  # None: each speech workload's own budget
+
+    @property
+    def runs_in_child_processes(self) -> bool:
+        """torch fixes the inter-op pool once per process: sweeping it (or the device) needs fresh processes."""
+        return len(self.inter_op_sweep) > 1 or len(self.device_sweep) > 1
 
 
 def add_options(parser: pytest.Parser) -> None:
@@ -67,10 +83,28 @@ def add_options(parser: pytest.Parser) -> None:
                     help="Number of profiled steps after the warm-up (default: 5).")
     group.addoption("--snnbench-profile-warmup", default="2", metavar="N",
                     help="Number of warm-up steps before the profiled window (default: 2, as in the paper).")
-    group.addoption("--intra-op-threads", default=None, metavar="N",
-                    help="Threads of torch's intra-op pool (torch.set_num_threads).")
-    group.addoption("--inter-op-threads", default=None, metavar="N",
-                    help="Threads of torch's inter-op pool (torch.set_num_interop_threads).")
+    group.addoption("--intra-op-threads", default=None, metavar="N[,N...]",
+                    help="Threads of torch's intra-op pool (torch.set_num_threads); a list such as 1,2,4 "
+                         "runs each workload once per value.")
+    group.addoption("--inter-op-threads", default=None, metavar="N[,N...]",
+                    help="Threads of torch's inter-op pool (torch.set_num_interop_threads); a list runs "
+                         "each value in a fresh process.")
+    group.addoption("--snnbench-seeds", default=None, metavar="N,N,...",
+                    help="Run each workload once per seed and report the spread and the MLPerf-style "
+                         "aggregate of time to target (instead of --snnbench-seed).")
+    group.addoption("--snnbench-repeat", default="1", metavar="N",
+                    help="Run each workload N times; with one seed, check that the accuracy curves are identical.")
+    group.addoption("--snnbench-compare-fail", default=None, metavar="EXPR",
+                    help="Fail the session if a recorded metric moved beyond its bound against the run that "
+                         "--benchmark-compare loads, e.g. accuracy:0.5pp,time_to_target:10%%,throughput:5%%.")
+    group.addoption("--snnbench-report", default=None, metavar="DIR",
+                    help="At the end of the session, write PNG figures and report.html to DIR.")
+    group.addoption("--snnbench-stdp-sizes", default="100,400", metavar="N,N",
+                    help="Image-STDP network sizes to run, from 100, 400, 1600, 6400 (default: 100,400; "
+                         "1600 and 6400 take days on a CPU).")
+    group.addoption("--snnbench-stdp-batch", default="1", metavar="N",
+                    help="Image-STDP training batch size (default: 1, the paper's definition; more is faster "
+                         "and recorded with the result).")
     group.addoption("--snnbench-speech-task", default="35", metavar="TASK",
                     help="Speech workloads' task: 35 (all 35 words of Speech Commands v0.02, the paper's; "
                          "default) or 12 (10 command words, unknown and silence).")
@@ -91,6 +125,25 @@ def _int_option(config: pytest.Config, name: str, minimum: int) -> int | None:
     if value < minimum:
         raise pytest.UsageError(f"{flag}={value} must be at least {minimum}.")
     return value
+
+
+def _list_option(config: pytest.Config, name: str, minimum: int) -> tuple[int, ...]:
+    """A comma-separated list of whole numbers (a single number is a list of one)."""
+    raw = config.getoption(name)
+    if raw is None:
+        return ()
+    flag = "--" + name.replace("_", "-")
+    try:
+        values = tuple(int(part) for part in str(raw).split(","))
+    except ValueError:
+        raise pytest.UsageError(f"{flag}={raw!r} is not a whole number or a comma-separated list of them; "
+                                f"give e.g. {flag}=1 or {flag}=1,2,4.") from None
+    for value in values:
+        if value < minimum:
+            raise pytest.UsageError(f"{flag}={raw}: every value must be at least {minimum}.")
+    if len(set(values)) != len(values):
+        raise pytest.UsageError(f"{flag}={raw} repeats a value.")
+    return values
 
 
 def parse_device(text: str) -> str:
@@ -127,13 +180,31 @@ def parse_options(config: pytest.Config) -> SnnbenchOptions:
     cache_dir = config.getoption("snnbench_cache_dir") or os.environ.get("SNNBENCH_CACHE")
     cache_path = Path(cache_dir).expanduser() if cache_dir else default_cache_dir()
     seed = _int_option(config, "snnbench_seed", 0)
+    seeds = _list_option(config, "snnbench_seeds", 0)
+    if seeds and str(config.getoption("snnbench_seed")) != str(DEFAULT_SEED):
+        raise pytest.UsageError("--snnbench-seed and --snnbench-seeds exclude each other: give one of them.")
+    repeat = _int_option(config, "snnbench_repeat", 1) or 1
+    intra_sweep = _list_option(config, "intra_op_threads", 1)
+    inter_sweep = _list_option(config, "inter_op_threads", 1)
     # Only resolve CUDA when workloads will run: `pytest` alone must not need torch at start-up.
-    device_text = str(config.getoption("device"))
-    device = parse_device(device_text) if enabled or device_text != "cpu" else "cpu"
+    device_texts = [part.strip() for part in str(config.getoption("device")).split(",")]
+    if enabled or device_texts != ["cpu"]:
+        devices = tuple(parse_device(text) for text in device_texts)
+    else:
+        devices = ("cpu",)
+    if len(set(devices)) != len(devices):
+        raise pytest.UsageError(f"--device={config.getoption('device')} repeats a device.")
+    from .gate import parse_bounds
+
+    compare_fail = parse_bounds(config.getoption("snnbench_compare_fail"))
+    if compare_fail and not config.getoption("benchmark_compare", None):
+        raise pytest.UsageError("--snnbench-compare-fail needs a stored run to compare with: add "
+                                "--benchmark-compare (the latest saved run) or --benchmark-compare=NUM.")
+    report = config.getoption("snnbench_report")
     return SnnbenchOptions(
         enabled=enabled,
-        device=device,
-        seed=DEFAULT_SEED if seed is None else seed,
+        device=devices[0],
+        seed=seeds[0] if seeds else (DEFAULT_SEED if seed is None else seed),
         scale=scale,
         data_dir=Path(data_dir).expanduser().resolve() if data_dir else cache_path / "data",
         cache_dir=cache_path,
@@ -141,8 +212,17 @@ def parse_options(config: pytest.Config) -> SnnbenchOptions:
         profile=bool(config.getoption("snnbench_profile")),
         profile_warmup_steps=_int_option(config, "snnbench_profile_warmup", 0) or 0,
         profile_steps=_int_option(config, "snnbench_profile_steps", 1) or 1,
-        intra_op_threads=_int_option(config, "intra_op_threads", 1),
-        inter_op_threads=_int_option(config, "inter_op_threads", 1),
+        intra_op_threads=intra_sweep[0] if len(intra_sweep) == 1 else None,
+        inter_op_threads=inter_sweep[0] if len(inter_sweep) == 1 else None,
+        stdp_sizes=_stdp_sizes(config),
+        stdp_batch=_int_option(config, "snnbench_stdp_batch", 1) or 1,
+        intra_op_sweep=intra_sweep if len(intra_sweep) > 1 else (),
+        inter_op_sweep=inter_sweep if len(inter_sweep) > 1 else (),
+        device_sweep=devices if len(devices) > 1 else (),
+        seeds=seeds,
+        repeat=repeat,
+        compare_fail=compare_fail,
+        report_dir=Path(report).expanduser().resolve() if report else None,
         speech_task=_speech_task(config),
         speech_epochs=_int_option(config, "snnbench_speech_epochs", 1),
     )
@@ -157,3 +237,18 @@ def _speech_task(config: pytest.Config) -> str:
         raise pytest.UsageError(f"--snnbench-speech-task={task!r} is unknown; use 35 (all words) or 12 "
                                 "(10 command words, unknown, silence).")
     return task
+
+
+STDP_SIZES = (100, 400, 1600, 6400)
+
+
+def _stdp_sizes(config: pytest.Config) -> tuple[int, ...]:
+    raw = str(config.getoption("snnbench_stdp_sizes"))
+    try:
+        sizes = tuple(sorted({int(part) for part in raw.split(",") if part.strip()}))
+    except ValueError:
+        sizes = ()
+    if not sizes or any(size not in STDP_SIZES for size in sizes):
+        raise pytest.UsageError(f"--snnbench-stdp-sizes={raw!r}: give a comma-separated list from "
+                                f"{', '.join(map(str, STDP_SIZES))}, e.g. --snnbench-stdp-sizes=100,400,1600,6400.")
+    return sizes

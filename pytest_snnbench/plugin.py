@@ -26,10 +26,14 @@ WORKLOAD_MARKERS = ("training", "inference")
 
 _STATE_KEY = pytest.StashKey["object"]()
 _OPTIONS_KEY = pytest.StashKey["object"]()
+_GROUP_KEY = pytest.StashKey["object"]()
+_parser_group = None  # the plugin's option group, to forward options to child processes
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
+    global _parser_group
     add_options(parser)
+    _parser_group = parser.getgroup("snnbench")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -37,6 +41,7 @@ def pytest_configure(config: pytest.Config) -> None:
         config.addinivalue_line("markers", f"{name}: {description}")
     options = parse_options(config)  # raises UsageError before anything runs
     config.stash[_OPTIONS_KEY] = options
+    config.stash[_GROUP_KEY] = _parser_group
     config.pluginmanager.register(fixtures, "snnbench-fixtures")
     if not options.enabled:
         return
@@ -74,12 +79,51 @@ def session_state(config: pytest.Config):
     return config.stash[_STATE_KEY]
 
 
+def _is_workload(item_or_definition) -> bool:
+    return any(item_or_definition.get_closest_marker(name) for name in WORKLOAD_MARKERS)
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """One run per sweep value, seed and repeat: each recorded on its own."""
+    options = metafunc.config.stash[_OPTIONS_KEY]
+    if not options.enabled or "snnbench_run" not in metafunc.fixturenames or not _is_workload(metafunc.definition):
+        return
+    from .variants import all_variants, is_swept
+
+    if is_swept(options):
+        variants = all_variants(options)
+        metafunc.parametrize("snnbench_run", variants, ids=[v.label for v in variants])
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
+    """Variants that need a fresh process run there; this process collects their records."""
+    callspec = getattr(pyfuncitem, "callspec", None)
+    variant = callspec.params.get("snnbench_run") if callspec else None
+    if variant is None or not variant.in_child:
+        return None
+    from .variants import adopt, forwarded_arguments, run_in_child
+
+    config = pyfuncitem.config
+    state = session_state(config)
+    child = run_in_child(pyfuncitem, variant, forwarded_arguments(config, config.stash[_GROUP_KEY]))
+    if child.benchmark is not None:
+        from .runner import ResultRow
+
+        record = adopt(pyfuncitem.funcargs["benchmark"], child.benchmark, variant)
+        state.add_record(pyfuncitem, variant, record)
+        state.results.append(ResultRow.from_record(pyfuncitem.name, record, note="own process"))
+    if child.returncode != 0:
+        pytest.fail(f"[{variant.label}] run in its own process failed:\n{child.failure_text()}", pytrace=False)
+    return True
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     if config.stash[_OPTIONS_KEY].enabled:
         return
     skip = pytest.mark.skip(reason="SNNBench workloads run only with --snnbench")
     for item in items:
-        if any(item.get_closest_marker(name) for name in WORKLOAD_MARKERS):
+        if _is_workload(item):
             item.add_marker(skip)
 
 
@@ -89,6 +133,33 @@ def pytest_benchmark_update_machine_info(config: pytest.Config, machine_info: di
         from .record import machine_facts
 
         machine_info["snnbench"] = machine_facts()
+
+
+def pytest_benchmark_update_json(config: pytest.Config, benchmarks, output_json: dict) -> None:
+    """Save the session's analyses (metric gate, repeatability) with the benchmarks."""
+    state = config.stash.get(_STATE_KEY, None)
+    if state is None:
+        return
+    if state.analysis:
+        output_json["snnbench"] = state.analysis
+
+
+@pytest.hookimpl(hookwrapper=True, tryfirst=True)
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int):
+    """Before pytest-benchmark saves its JSON: gate the metrics, check repeatability, write the report."""
+    config = session.config
+    state = config.stash.get(_STATE_KEY, None)
+    if state is not None and state.records:
+        from .analysis import analyse
+
+        if not analyse(state, config):
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
+        if state.options.report_dir:
+            from .report import session_run, write_report
+
+            paths = write_report([session_run(config, state)], state.options.report_dir)
+            state.extra_summary.append(f"report written: {paths['html']}")
+    yield
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:

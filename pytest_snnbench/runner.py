@@ -5,6 +5,7 @@ to compute (see workload.py).
 """
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import warnings
 from dataclasses import dataclass, field
@@ -21,6 +22,7 @@ from .profiling import profile_steps
 from .record import inference_record, training_record
 from .threads import ThreadSettings
 from .training import DIVERGED, REACHED, InferenceOutcome, TrainingOutcome, run_inference, train_to_target
+from .variants import RunVariant
 from .workload import Batch, Workload, WorkloadContext
 
 
@@ -41,6 +43,21 @@ class ResultRow:
     throughput: float | None
     note: str = ""
 
+    @classmethod
+    def from_record(cls, test: str, record: dict[str, Any], note: str = "") -> "ResultRow":
+        training = record["phase"] == "training"
+        variant = record.get("variant")
+        return cls(
+            test=test,
+            workload=record["workload"] + (f"[{variant}]" if variant else ""),
+            status=record["status"],
+            accuracy=record["final_accuracy"],
+            target=record["target_accuracy"],
+            time_to_target_s=record.get("time_to_target_s"),
+            throughput=record["train_throughput_samples_per_s" if training else "inference_throughput_samples_per_s"],
+            note=note,
+        )
+
 
 @dataclass
 class SessionState:
@@ -52,6 +69,15 @@ class SessionState:
     models: ModelStore
     results: list[ResultRow] = field(default_factory=list)
     extra_summary: list[str] = field(default_factory=list)
+    # Records by test name (parameters included), and each run with its variant, for the gate,
+    # the repeatability analysis and the report.
+    records: dict[str, dict[str, Any]] = field(default_factory=dict)
+    runs: list[tuple[str, RunVariant, dict[str, Any]]] = field(default_factory=list)
+    analysis: dict[str, Any] = field(default_factory=dict)  # gate and repeatability, saved in the JSON
+
+    def add_record(self, item: pytest.Item, variant: RunVariant, record: dict[str, Any]) -> None:
+        self.records[item.name] = record
+        self.runs.append((getattr(item, "originalname", item.name), variant, record))
 
 
 def _endless(workload: Workload) -> Iterator[Batch]:
@@ -59,31 +85,36 @@ def _endless(workload: Workload) -> Iterator[Batch]:
 
 
 class WorkloadRunner:
-    def __init__(self, state: SessionState, request: pytest.FixtureRequest, determinism: dict[str, Any]) -> None:
+    def __init__(self, state: SessionState, request: pytest.FixtureRequest, variant: RunVariant,
+                 determinism: dict[str, Any]) -> None:
         self.state = state
         self.request = request
         self.options = state.options
-        self.device = state.context.device
+        self.variant = variant
+        self.context = dataclasses.replace(state.context, device=torch.device(variant.device), seed=variant.seed)
+        self.device = self.context.device
         self.determinism = determinism
+        if variant.intra_op is not None:
+            torch.set_num_threads(variant.intra_op)  # intra-op threads can change at any time
 
     # -- shared steps -------------------------------------------------------------------------
     def run_settings(self) -> dict[str, Any]:
-        threads = self.state.threads
         return {
-            "seed": self.options.seed,
+            "seed": self.variant.seed,
             "device": str(self.device),
             "scale": self.options.scale,
-            "intra_op_threads": threads.intra_op,
-            "inter_op_threads": threads.inter_op,
-            "inter_op_threads_applied": threads.inter_op_applied,
+            "intra_op_threads": torch.get_num_threads(),
+            "inter_op_threads": torch.get_num_interop_threads(),
+            "inter_op_threads_applied": self.state.threads.inter_op_applied,
             "determinism": self.determinism,
+            "variant": self.variant.label or None,
         }
 
     def create(self, workload_type: type[Workload]) -> Workload:
         """A fresh workload from a fresh seed, so that profiling or reruns never shift the RNG."""
-        seed_everything(self.options.seed)
+        seed_everything(self.variant.seed)
         try:
-            return workload_type(self.state.context)
+            return workload_type(self.context)
         except DataSetError as error:
             message = str(error)
         # One clear message, no traceback from deep inside torchvision; the session stops after it.
@@ -106,26 +137,16 @@ class WorkloadRunner:
 
     def _model_key(self, workload: Workload) -> str:
         return model_key(workload.name, workload.hyperparameters(), str(workload.data_info().get("fingerprint")),
-                         self.options.seed, self.options.scale)
+                         self.variant.seed, self.options.scale)
 
     def _store(self, workload: Workload, outcome: TrainingOutcome) -> None:
         self.state.models.put(self._model_key(workload), workload.state_dict(), {
             "workload": workload.name, "hyperparameters": workload.hyperparameters(),
-            "best_accuracy": outcome.curve.best_accuracy, "seed": self.options.seed})
+            "best_accuracy": outcome.curve.best_accuracy, "seed": self.variant.seed})
 
-    def _row(self, workload: Workload, record: dict[str, Any], note: str = "") -> None:
-        is_training = record["phase"] == "training"
-        self.state.results.append(ResultRow(
-            test=self.request.node.nodeid.split("::")[-1],
-            workload=record["workload"],
-            status=record["status"],
-            accuracy=record["final_accuracy"],
-            target=workload.target_accuracy,
-            time_to_target_s=record.get("time_to_target_s"),
-            throughput=record["train_throughput_samples_per_s" if is_training
-                              else "inference_throughput_samples_per_s"],
-            note=note,
-        ))
+    def _row(self, record: dict[str, Any], note: str = "") -> None:
+        self.state.add_record(self.request.node, self.variant, record)
+        self.state.results.append(ResultRow.from_record(self.request.node.name, record, note))
 
     # -- the two kinds of workload --------------------------------------------------------------
     def train(self, workload_type: type[Workload], benchmark: Any) -> TrainingOutcome:
@@ -138,7 +159,7 @@ class WorkloadRunner:
         if profile is not None:
             record["profile"] = profile
         benchmark.extra_info.update(record)
-        self._row(workload, record)
+        self._row(record)
         if outcome.status == REACHED:
             self._store(workload, outcome)
         elif outcome.status == DIVERGED:
@@ -176,7 +197,7 @@ class WorkloadRunner:
         if profile is not None:
             record["profile"] = profile
         benchmark.extra_info.update(record)
-        self._row(workload, record, note="" if source == "same-run" else source.split(":")[0])
+        self._row(record, note="" if source == "same-run" else source.split(":")[0])
         if outcome.accuracy < workload.target_accuracy:
             pytest.fail(f"{workload.name} inference reached {outcome.accuracy:.2%}, below its target of "
                         f"{workload.target_accuracy:.2%}.", pytrace=False)

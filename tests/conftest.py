@@ -25,6 +25,20 @@ def snnbench_args(data_dir: Path, cache_dir: Path, *more: str) -> list[str]:
             f"--snnbench-cache-dir={cache_dir}", "--intra-op-threads=1", "-p", "no:cacheprovider", *more]
 
 
+@pytest.fixture
+def toy_session(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
+    """pytester with the toy workload tests in place; returns a function that runs a session on them."""
+    from tests.toy_workload import TOY_TESTS
+
+    pytester.makepyfile(test_toy=TOY_TESTS)
+    monkeypatch.setenv("PYTHONPATH", str(REPO))  # the child pytest imports tests.toy_workload
+
+    def run(*args: str) -> pytest.RunResult:
+        return pytester.runpytest_subprocess(*snnbench_args(tmp_path, tmp_path / "cache", "test_toy.py", *args))
+
+    return run
+
+
 def read_records(path: Path) -> dict[str, dict]:
     """extra_info per test name from a --benchmark-json file."""
     data = json.loads(path.read_text())

@@ -31,7 +31,7 @@ def test_strict_markers_accept_workload_markers(pytester: pytest.Pytester) -> No
     (["--device=cpu:1"], "*the CPU takes no index*"),
     (["--snnbench-scale=huge"], "*--snnbench-scale='huge' is unknown; use one of: smoke, full*"),
     (["--intra-op-threads=two"], "*--intra-op-threads='two' is not a whole number*"),
-    (["--inter-op-threads=0"], "*--inter-op-threads=0 must be at least 1*"),
+    (["--inter-op-threads=0"], "*--inter-op-threads=0: every value must be at least 1*"),
     (["--snnbench-seed=-1"], "*--snnbench-seed=-1 must be at least 0*"),
 ])
 def test_bad_option_values_are_usage_errors(pytester: pytest.Pytester, args: list[str], message: str) -> None:

@@ -60,3 +60,18 @@ class ToyWorkload(Workload):
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.model.load_state_dict(state["model"])
+
+
+# A test module for pytester sessions: the toy workload as a training and an inference test.
+TOY_TESTS = '''
+import pytest
+from tests.toy_workload import ToyWorkload
+
+@pytest.mark.training
+def test_toy_training(snnbench, benchmark):
+    snnbench.train(ToyWorkload, benchmark)
+
+@pytest.mark.inference
+def test_toy_inference(snnbench, benchmark):
+    snnbench.infer(ToyWorkload, benchmark)
+'''

@@ -1,0 +1,115 @@
+"""End-of-session analyses over all records: the metric gate and repeatability."""
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+import pytest
+
+from .gate import compare, movement_table, setup_differences
+from .repeatability import first_difference, mlperf_time_to_target, spread
+
+
+def stored_records(config: pytest.Config) -> dict[str, dict[str, Any]]:
+    """The records of the run that --benchmark-compare loaded, by test name."""
+    session = getattr(config, "_benchmarksession", None)
+    mapping = getattr(session, "compared_mapping", None) or {}
+    records: dict[str, dict[str, Any]] = {}
+    for benchmarks in mapping.values():
+        for bench in benchmarks.values():
+            if bench.get("extra_info", {}).get("schema", "").startswith("snnbench-record/"):
+                records[bench["name"]] = bench["extra_info"]
+    return records
+
+
+def _gate(state, config: pytest.Config) -> bool:
+    bounds = state.options.compare_fail
+    if not bounds:
+        return True
+    stored = stored_records(config)
+    lines = state.extra_summary
+    lines.append("")
+    lines.append(f"metric gate ({', '.join(map(str, bounds))}) against the run --benchmark-compare loaded:")
+    if not stored:
+        lines.append("  the stored run has no SNNBench records: nothing to compare")
+        state.analysis["gate"] = {"bounds": [str(b) for b in bounds], "compared": 0, "regressions": []}
+        return True
+    movements = compare(state.records, stored, bounds)
+    differences = setup_differences(state.records, stored)
+    if differences:
+        lines.append("  warning: the runs differ in set-up, so the comparison may not be like for like:")
+        lines.extend(f"    {d}" for d in differences)
+    if movements:
+        lines.extend(f"  {line}" for line in movement_table(movements))
+    else:
+        lines.append("  no test of this session is in the stored run")
+    regressed = [m for m in movements if m.regressed]
+    state.analysis["gate"] = {
+        "bounds": [str(b) for b in bounds], "compared": len(movements), "setup_differences": differences,
+        "regressions": [{"test": m.test, "metric": m.bound.metric, "stored": m.before, "now": m.now,
+                         "bound": str(m.bound)} for m in regressed],
+    }
+    if regressed:
+        lines.append(f"  FAILED: {len(regressed)} metric(s) moved beyond their bound")
+    return not regressed
+
+
+def _repeatability(state) -> bool:
+    groups: dict[tuple, list[tuple[Any, dict[str, Any]]]] = defaultdict(list)
+    for test, variant, record in state.runs:
+        groups[(test, variant.device, variant.intra_op, variant.inter_op)].append((variant, record))
+    ok = True
+    results = []
+    for (test, device, intra, inter), runs in groups.items():
+        by_seed: dict[int, list[dict[str, Any]]] = defaultdict(list)
+        for variant, record in runs:
+            by_seed[variant.seed].append(record)
+        where = f"{test} ({device}, intra {intra or 'default'}, inter {inter or 'default'})"
+        for seed, records in by_seed.items():
+            if len(records) < 2:
+                continue
+            if records[0]["phase"] == "training":
+                differences = [first_difference(records[0]["curve"], r["curve"]) for r in records[1:]]
+            else:
+                differences = [None if r["accuracy"] == records[0]["accuracy"]
+                               else f"accuracy {records[0]['accuracy']} vs {r['accuracy']}" for r in records[1:]]
+            first = next((d for d in differences if d), None)
+            results.append({"test": test, "seed": seed, "runs": len(records), "identical": first is None,
+                            "first_difference": first})
+            verdict = f"identical in all {len(records)} runs" if first is None else f"DIFFER: {first}"
+            state.extra_summary.append(f"repeatability, {where}, seed {seed}: {verdict}")
+            ok &= first is None
+        if len(by_seed) > 1:
+            last = [records[-1] for records in by_seed.values()]
+            times = [r.get("time_to_target_s") for r in last]
+            accuracy = spread([r.get("final_accuracy") for r in last])
+            aggregate = mlperf_time_to_target(times)
+            results.append({"test": test, "seeds": sorted(by_seed), "time_to_target_s": spread(times),
+                            "final_accuracy": accuracy, "mlperf_time_to_target_s": aggregate})
+            if last[0]["phase"] == "training":
+                state.extra_summary.append(
+                    f"across seeds {sorted(by_seed)}, {where}: time to target "
+                    f"{_range(spread(times), '{:.1f} s')}, MLPerf aggregate "
+                    f"{'not reached' if aggregate is None else f'{aggregate:.1f} s'}; final accuracy "
+                    f"{_range(accuracy, '{:.2%}')}")
+            else:
+                state.extra_summary.append(f"across seeds {sorted(by_seed)}, {where}: accuracy "
+                                           f"{_range(accuracy, '{:.2%}')}")
+    if results:
+        state.analysis["repeatability"] = results
+    return ok
+
+
+def _range(stats: dict[str, Any], pattern: str) -> str:
+    if not stats["n"]:
+        return "none measured"
+    missing = f", {stats['missing']} missed" if stats["missing"] else ""
+    return (f"{pattern.format(stats['min'])} to {pattern.format(stats['max'])} "
+            f"(mean {pattern.format(stats['mean'])}, sd {pattern.format(stats['stdev'])}{missing})")
+
+
+def analyse(state, config: pytest.Config) -> bool:
+    """Run both analyses; False if the gate found a regression or repeated curves differ."""
+    repeat_ok = _repeatability(state)
+    gate_ok = _gate(state, config)
+    return repeat_ok and gate_ok

@@ -1,0 +1,100 @@
+"""Write the report: PNG figures and one self-contained HTML page (figures embedded)."""
+from __future__ import annotations
+
+import base64
+import html
+from pathlib import Path
+from typing import Any, Sequence
+
+from ..gate import METRICS, metric_value
+from .figures import accuracy_against_time, operator_heatmap, thread_scaling
+from .load import Run
+
+SUMMARY_METRICS = ("accuracy", "time_to_target", "throughput", "inference_time")
+
+
+def _cell(value: float | None, metric: str) -> str:
+    if value is None:
+        return "-"
+    if "accuracy" in metric:
+        return f"{value:.2%}"
+    if "time" in metric:
+        return f"{value:.2f} s"
+    return f"{value:,.1f}"
+
+
+def summary_table(run: Run) -> str:
+    rows = []
+    for name, record in sorted(run.records.items()):
+        cells = "".join(f"<td>{_cell(metric_value(record, m), m)}</td>" for m in SUMMARY_METRICS)
+        rows.append(f"<tr><td>{html.escape(name)}</td><td>{html.escape(str(record.get('status')))}</td>"
+                    f"<td>{_cell(record.get('target_accuracy'), 'accuracy')}</td>{cells}</tr>")
+    header = "".join(f"<th>{m.replace('_', ' ')}</th>" for m in SUMMARY_METRICS)
+    return (f"<table><tr><th>test</th><th>status</th><th>target</th>{header}</tr>{''.join(rows)}</table>")
+
+
+def comparison_rows(before: Run, after: Run) -> list[dict[str, Any]]:
+    rows = []
+    stored, current = before.records, after.records
+    for name in sorted(set(stored) | set(current)):
+        for metric in SUMMARY_METRICS:
+            old = metric_value(stored[name], metric) if name in stored else None
+            new = metric_value(current[name], metric) if name in current else None
+            if old is None and new is None:
+                continue
+            direction = METRICS[metric][1]
+            if old is None or new is None:
+                verdict = "only in one run"
+            else:
+                worse = (new - old) * direction
+                scale = abs(old) or 1.0
+                verdict = "same" if abs(worse) / scale < 0.005 else ("worse" if worse > 0 else "better")
+            rows.append({"test": name, "metric": metric, "before": old, "after": new, "verdict": verdict})
+    return rows
+
+
+def comparison_table(before: Run, after: Run) -> str:
+    marks = {"worse": "&#9660; worse", "better": "&#9650; better", "same": "=", "only in one run": "only in one run"}
+    body = "".join(
+        f"<tr class='{row['verdict'].split()[0]}'><td>{html.escape(row['test'])}</td><td>{row['metric']}</td>"
+        f"<td>{_cell(row['before'], row['metric'])}</td><td>{_cell(row['after'], row['metric'])}</td>"
+        f"<td>{marks[row['verdict']]}</td></tr>" for row in comparison_rows(before, after))
+    return (f"<h2>{html.escape(before.label)} &rarr; {html.escape(after.label)}</h2><table><tr><th>test</th>"
+            f"<th>metric</th><th>{html.escape(before.label)}</th><th>{html.escape(after.label)}</th>"
+            f"<th>change</th></tr>{body}</table>")
+
+
+STYLE = """body{font-family:system-ui,sans-serif;margin:2em;max-width:1200px;color:#222}
+table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}
+td:first-child,th:first-child{text-align:left}tr.worse td{background:#fde2e1}tr.better td{background:#e1f5e4}
+img{max-width:100%;border:1px solid #eee;margin:0.5em 0}"""
+
+
+def write_report(runs: Sequence[Run], out_dir: Path) -> dict[str, Path]:
+    """Figures as PNG files and report.html with everything embedded; returns the paths written."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written: dict[str, Path] = {}
+    for key, draw in (("accuracy_vs_time", accuracy_against_time), ("operator_heatmap", operator_heatmap),
+                      ("thread_scaling", thread_scaling)):
+        path = draw(runs, out_dir / f"{key}.png")
+        if path is not None:
+            written[key] = path
+    sections = [f"<h1>SNNBench report</h1><p>{len(runs)} run(s): "
+                f"{', '.join(html.escape(r.label) for r in runs)}</p>"]
+    for run in runs:
+        when = f" ({html.escape(run.datetime)})" if run.datetime else ""
+        sections.append(f"<h2>{html.escape(run.label)}{when}</h2>{summary_table(run)}")
+    if len(runs) >= 2:
+        sections.append(comparison_table(runs[0], runs[-1]))
+    titles = {"accuracy_vs_time": "Accuracy against time (paper, figures 3 and 4)",
+              "operator_heatmap": "Operator categories (paper, figure 2)",
+              "thread_scaling": "Thread scaling (paper, figures 5 and 6)"}
+    for key, path in written.items():
+        data = base64.b64encode(path.read_bytes()).decode()
+        sections.append(f"<h2>{titles[key]}</h2><img alt='{key}' src='data:image/png;base64,{data}'>")
+    page = out_dir / "report.html"
+    page.write_text(f"<!doctype html><html><head><meta charset='utf-8'><title>SNNBench report</title>"
+                    f"<style>{STYLE}</style></head><body>{''.join(sections)}</body></html>")
+    written["html"] = page
+    return written

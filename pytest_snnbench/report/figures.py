@@ -1,0 +1,118 @@
+"""The report's figures, after the paper's: accuracy against time (3, 4), operator heat map (2),
+thread scaling (5, 6)."""
+from __future__ import annotations
+
+from collections import defaultdict
+from pathlib import Path
+from typing import Any, Sequence
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only, no display needed
+import matplotlib.pyplot as plt  # noqa: E402
+
+from ..profiling.categories import ALL_BUCKETS  # noqa: E402
+from .load import Run  # noqa: E402
+
+
+def _label(run: Run, name: str, many_runs: bool) -> str:
+    return f"{run.label}: {name}" if many_runs else name
+
+
+def accuracy_against_time(runs: Sequence[Run], path: Path) -> Path | None:
+    families: dict[str, list[tuple[str, dict[str, Any]]]] = defaultdict(list)
+    for run in runs:
+        for name, record in run.records.items():
+            if record.get("phase") == "training" and record.get("curve"):
+                families[record["family"]].append((_label(run, name, len(runs) > 1), record))
+    if not families:
+        return None
+    figure, axes = plt.subplots(1, len(families), figsize=(5.5 * len(families), 4.2), squeeze=False)
+    for axis, (family, lines) in zip(axes[0], sorted(families.items())):
+        for label, record in lines:
+            curve = record["curve"]
+            axis.plot([p["seconds"] for p in curve], [100 * p["accuracy"] for p in curve], marker="o",
+                      markersize=3, label=label)
+        target = 100 * lines[0][1]["target_accuracy"]
+        axis.axhline(target, color="grey", linestyle="--", linewidth=1, label=f"target {target:g} %")
+        axis.set_xscale("log")
+        axis.set_xlabel("time since start of training (s, log scale)")
+        axis.set_ylabel("test accuracy (%)")
+        axis.set_title(family)
+        axis.grid(True, which="both", alpha=0.3)
+        axis.legend(fontsize=7)
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+    return path
+
+
+def operator_heatmap(runs: Sequence[Run], path: Path) -> Path | None:
+    rows = []
+    for run in runs:
+        for name, record in run.records.items():
+            if record.get("profile"):
+                variant = f"[{record['variant']}]" if record.get("variant") else ""
+                label = f"{record['workload']}{variant}" + (f" ({run.label})" if len(runs) > 1 else "")
+                rows.append((label, [100 * record["profile"]["categories"][c]["share"] for c in ALL_BUCKETS]))
+    if not rows:
+        return None
+    figure, axis = plt.subplots(figsize=(1.0 * len(ALL_BUCKETS) + 3, 0.5 * len(rows) + 2))
+    values = [values for _, values in rows]
+    image = axis.imshow(values, cmap="Blues", vmin=0, vmax=max(max(v) for v in values) or 1, aspect="auto")
+    axis.set_xticks(range(len(ALL_BUCKETS)), ALL_BUCKETS, rotation=40, ha="right")
+    axis.set_yticks(range(len(rows)), [label for label, _ in rows])
+    for i, row in enumerate(values):
+        for j, value in enumerate(row):
+            axis.text(j, i, f"{value:.0f}", ha="center", va="center", fontsize=8,
+                      color="white" if value > 0.6 * max(max(v) for v in values) else "black")
+    axis.set_title("share of operator time per category (%)")
+    figure.colorbar(image, ax=axis, fraction=0.03)
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+    return path
+
+
+def _throughput(record: dict[str, Any]) -> float | None:
+    return record.get("train_throughput_samples_per_s") or record.get("inference_throughput_samples_per_s")
+
+
+def _mean_by_count(points: list[tuple[int, float]]) -> list[tuple[int, float]]:
+    by_count: dict[int, list[float]] = defaultdict(list)
+    for count, value in points:
+        by_count[count].append(value)
+    return [(count, sum(values) / len(values)) for count, values in sorted(by_count.items())]
+
+
+def thread_scaling(runs: Sequence[Run], path: Path) -> Path | None:
+    panels = []
+    for pool, other in (("intra_op_threads", "inter_op_threads"), ("inter_op_threads", "intra_op_threads")):
+        series: dict[tuple, list[tuple[int, float]]] = defaultdict(list)
+        for run in runs:
+            for record in run.records.values():
+                if _throughput(record) is not None:
+                    key = (run.label if len(runs) > 1 else "", record["workload"], record.get("device"),
+                           record.get(other))
+                    series[key].append((record[pool], _throughput(record)))
+        # Repeats and seeds at one thread count are averaged into one point.
+        series = {key: _mean_by_count(points) for key, points in series.items() if len({t for t, _ in points}) > 1}
+        if series:
+            panels.append((pool, other, series))
+    if not panels:
+        return None
+    figure, axes = plt.subplots(1, len(panels), figsize=(6 * len(panels), 4.2), squeeze=False)
+    for axis, (pool, other, series) in zip(axes[0], panels):
+        for (label, workload, device, fixed), points in sorted(series.items(), key=lambda kv: str(kv[0])):
+            axis.plot([t for t, _ in points], [v for _, v in points], marker="o",
+                      label=f"{label + ': ' if label else ''}{workload} ({device}, {other.split('_')[0]} {fixed})")
+        axis.set_xticks(sorted({t for points in series.values() for t, _ in points}))
+        axis.set_xlabel(pool.replace("_", " "))
+        axis.set_ylabel("samples per second")
+        axis.set_title(f"scaling with {pool.split('_')[0]}-op threads")
+        axis.grid(True, alpha=0.3)
+        axis.legend(fontsize=7)
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+    return path

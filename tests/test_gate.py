@@ -1,0 +1,103 @@
+"""The metric gate: bounds on accuracy, time to target and throughput against a stored run."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from pytest_snnbench.gate import Bound, judge, parse_bounds, setup_differences
+
+
+def test_parse_bounds() -> None:
+    assert parse_bounds("accuracy:0.5pp, time_to_target:10%,throughput:5%") == (
+        Bound("accuracy", 0.5, "pp"), Bound("time_to_target", 10.0, "%"), Bound("throughput", 5.0, "%"))
+    assert parse_bounds(None) == () and parse_bounds("") == ()
+
+
+@pytest.mark.parametrize("expression, message", [
+    ("accuracy", "not METRIC:AMOUNT"), ("accuracy:lots", "not METRIC:AMOUNT"), ("speed:5%", "unknown metric"),
+    ("throughput:2pp", "throughput takes a bound in %"), ("accuracy:1s", "accuracy takes a bound in pp or %"),
+])
+def test_malformed_bounds_are_usage_errors(expression: str, message: str) -> None:
+    with pytest.raises(pytest.UsageError, match=message):
+        parse_bounds(expression)
+
+
+values = st.floats(min_value=0.001, max_value=1e4, allow_nan=False)
+
+
+@given(st.sampled_from(["accuracy", "time_to_target", "throughput"]), values, values,
+       st.floats(min_value=0, max_value=50))
+def test_a_change_in_the_good_direction_never_fails(metric: str, a: float, b: float, amount: float) -> None:
+    unit = {"accuracy": "pp", "time_to_target": "%", "throughput": "%"}[metric]
+    better, worse = (max(a, b), min(a, b)) if metric != "time_to_target" else (min(a, b), max(a, b))
+    assert not judge(Bound(metric, amount, unit), before=worse, now=better)
+    assert not judge(Bound(metric, amount, unit), before=a, now=a)
+
+
+def test_judge_at_the_bound() -> None:
+    assert not judge(Bound("accuracy", 0.5, "pp"), before=0.97, now=0.9651)
+    assert judge(Bound("accuracy", 0.5, "pp"), before=0.97, now=0.9649)
+    assert not judge(Bound("time_to_target", 10, "%"), before=100.0, now=110.0)
+    assert judge(Bound("time_to_target", 10, "%"), before=100.0, now=110.5)
+    assert judge(Bound("time_to_target", 10, "%"), before=100.0, now=None)  # target no longer reached
+    assert judge(Bound("throughput", 5, "%"), before=100.0, now=94.0)
+
+
+def test_setup_differences_are_listed() -> None:
+    now = {"t": {"device": "cpu", "seed": 0, "packages": {"torch": "2.14.1"}}}
+    before = {"t": {"device": "cuda:0", "seed": 0, "packages": {"torch": "2.13.0"}}}
+    assert setup_differences(now, before) == ["t: device cuda:0 -> cpu", "t: torch 2.13.0 -> 2.14.1"]
+
+
+def _stored(storage: Path) -> Path:
+    return next(storage.rglob("*.json"))
+
+
+def _edit_stored(storage: Path, **changes: float) -> None:
+    path = _stored(storage)
+    data = json.loads(path.read_text())
+    for bench in data["benchmarks"]:
+        if bench["name"] == "test_toy_training":
+            bench["extra_info"].update(changes)
+    path.write_text(json.dumps(data))
+
+
+@pytest.mark.parametrize("stored_changes, bounds, passes", [
+    ({}, "accuracy:0.5pp,time_to_target:1000%", True),  # same seed, same accuracy: within
+    ({"final_accuracy": 1.5}, "accuracy:0.5pp", False),  # stored accuracy far higher: a drop
+    ({"time_to_target_s": 1e-9}, "time_to_target:10%", False),  # stored time tiny: a rise
+    ({"time_to_target_s": 1e9}, "time_to_target:10%", True),  # now much faster: fine
+])
+def test_gate_against_a_stored_run(toy_session, pytester: pytest.Pytester, stored_changes: dict, bounds: str,
+                                   passes: bool) -> None:
+    storage = pytester.path / "storage"
+    toy_session("-m", "training", "--benchmark-autosave", f"--benchmark-storage={storage}").assert_outcomes(passed=1)
+    _edit_stored(storage, **stored_changes)
+    result = toy_session("-m", "training", f"--benchmark-storage={storage}", "--benchmark-compare",
+                         f"--snnbench-compare-fail={bounds}")
+    result.stdout.fnmatch_lines(["*metric gate*against the run --benchmark-compare loaded*"])
+    if passes:
+        assert result.ret == 0
+        assert "REGRESSED" not in result.stdout.str()
+    else:
+        assert result.ret == pytest.ExitCode.TESTS_FAILED
+        result.stdout.fnmatch_lines(["*test_toy_training*REGRESSED*", "*FAILED: 1 metric(s) moved beyond*"])
+
+
+def test_gate_warns_when_set_ups_differ(toy_session, pytester: pytest.Pytester) -> None:
+    storage = pytester.path / "storage"
+    toy_session("-m", "training", "--benchmark-autosave", f"--benchmark-storage={storage}")
+    result = toy_session("-m", "training", f"--benchmark-storage={storage}", "--benchmark-compare",
+                         "--snnbench-compare-fail=accuracy:100pp", "--snnbench-seed=3")
+    assert result.ret == 0
+    result.stdout.fnmatch_lines(["*the runs differ in set-up*", "*test_toy_training: seed 0 -> 3*"])
+
+
+def test_gate_needs_a_comparison_run(pytester: pytest.Pytester) -> None:
+    result = pytester.runpytest("--snnbench", "--snnbench-compare-fail=accuracy:1pp")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*--snnbench-compare-fail needs a stored run to compare with*"])

@@ -1,0 +1,54 @@
+"""snnbench-report: figures and an HTML page from stored runs, and clear errors for other files."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from pytest_snnbench.report.cli import main
+
+
+@pytest.fixture
+def stored_run(toy_session, pytester: pytest.Pytester) -> Path:
+    toy_session("--snnbench-profile", "--intra-op-threads=1,2", "--benchmark-json=run.json").assert_outcomes(passed=4)
+    return pytester.path / "run.json"
+
+
+def test_report_writes_figures_and_a_self_contained_page(stored_run: Path, tmp_path: Path,
+                                                        capsys: pytest.CaptureFixture) -> None:
+    other = tmp_path / "other.json"
+    data = json.loads(stored_run.read_text())
+    for bench in data["benchmarks"]:
+        if bench["extra_info"]["phase"] == "training":
+            bench["extra_info"]["train_throughput_samples_per_s"] *= 2  # a run that trained twice as fast
+    other.write_text(json.dumps(data))
+    out = tmp_path / "report"
+    assert main([str(stored_run), str(other), "-o", str(out)]) == 0
+    for name in ("report.html", "accuracy_vs_time.png", "operator_heatmap.png", "thread_scaling.png"):
+        assert (out / name).is_file() and (out / name).stat().st_size > 1000, name
+        assert (out / name).read_bytes()[:4] in (b"\x89PNG", b"<!do")
+    page = (out / "report.html").read_text()
+    assert page.count("data:image/png;base64,") == 3  # figures embedded: one file to share
+    assert "test_toy_training[intra1]" in page and "&#9650; better" in page  # the comparison marks the change
+    assert str(out / "report.html") in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("content, message", [
+    (b"\x00\x01 binary", "not JSON"), (b"[1, 2]", "not a pytest-benchmark JSON"),
+    (b'{"benchmarks": [{"name": "x", "extra_info": {}}]}', "without SNNBench records"),
+])
+def test_report_rejects_files_that_are_not_benchmark_json(tmp_path: Path, capsys: pytest.CaptureFixture,
+                                                          content: bytes, message: str) -> None:
+    bad = tmp_path / "bad.json"
+    bad.write_bytes(content)
+    assert main([str(bad), "-o", str(tmp_path / "out")]) == 2
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "out" / "report.html").exists()
+
+
+def test_report_option_writes_at_the_end_of_a_session(toy_session, pytester: pytest.Pytester) -> None:
+    result = toy_session(f"--snnbench-report={pytester.path / 'rep'}", "-m", "training")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(["*report written: *report.html"])
+    assert (pytester.path / "rep" / "accuracy_vs_time.png").is_file()
