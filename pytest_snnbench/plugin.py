@@ -50,8 +50,10 @@ def pytest_configure(config: pytest.Config) -> None:
 
     prepare_environment()
     # As early as pytest lets a plugin run: the inter-op pool is fixed once parallel work starts.
-    config.stash[_STATE_KEY] = _new_state(options, apply_thread_settings(options.intra_op_threads,
-                                                                         options.inter_op_threads))
+    threads, problem = apply_thread_settings(options.intra_op_threads, options.inter_op_threads)
+    if problem:
+        config.issue_config_time_warning(pytest.PytestConfigWarning(problem), stacklevel=2)
+    config.stash[_STATE_KEY] = _new_state(options, threads)
     if config.args_source != pytest.Config.ArgsSource.ARGS:
         config.args = [str(WORKLOADS_DIR)]  # plain `pytest --snnbench` runs the bundled workloads
 

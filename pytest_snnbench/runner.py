@@ -5,6 +5,7 @@ to compute (see workload.py).
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import itertools
 import warnings
@@ -113,8 +114,11 @@ class WorkloadRunner:
     def create(self, workload_type: type[Workload]) -> Workload:
         """A fresh workload from a fresh seed, so that profiling or reruns never shift the RNG."""
         seed_everything(self.variant.seed)
+        capture = self.request.config.pluginmanager.getplugin("capturemanager")
         try:
-            return workload_type(self.context)
+            # Building loads data sets: a download shows its progress instead of being captured.
+            with capture.global_and_fixture_disabled() if capture else contextlib.nullcontext():
+                return workload_type(self.context)
         except DataSetError as error:
             message = str(error)
         # One clear message, no traceback from deep inside torchvision; the session stops after it.

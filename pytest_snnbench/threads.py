@@ -1,7 +1,6 @@
 """torch's two thread pools: intra-op (inside one operator) and inter-op (between operators)."""
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 
 import torch
@@ -14,23 +13,23 @@ class ThreadSettings:
     inter_op_applied: bool  # False when the pool had already started and kept its size
 
 
-def apply_thread_settings(intra_op: int | None, inter_op: int | None) -> ThreadSettings:
-    """Set the pools as early as possible; the inter-op pool can only be sized before it starts."""
+def apply_thread_settings(intra_op: int | None, inter_op: int | None) -> tuple[ThreadSettings, str | None]:
+    """Set the pools as early as possible; the inter-op pool can only be sized before it starts.
+
+    Returns the settings in force and, if the inter-op size could not be applied, why.
+    """
     if intra_op is not None:
         torch.set_num_threads(intra_op)
-    applied = True
+    problem = None
     if inter_op is not None and inter_op != torch.get_num_interop_threads():
         try:
             torch.set_num_interop_threads(inter_op)
         except RuntimeError as error:
-            applied = False
-            warnings.warn(
-                f"--inter-op-threads={inter_op} could not be applied: torch's inter-op pool already runs "
-                f"with {torch.get_num_interop_threads()} threads ({error}). torch fixes it when parallel "
-                "work first starts; run this value in a fresh process.",
-                stacklevel=2,
-            )
-    return current_thread_settings(applied)
+            problem = (f"--inter-op-threads={inter_op} could not be applied: torch's inter-op pool already runs "
+                       f"with {torch.get_num_interop_threads()} threads ({error}). torch fixes it when parallel "
+                       "work first starts; run this value in a fresh process (a list such as "
+                       "--inter-op-threads=1,2 does that for each value).")
+    return current_thread_settings(problem is None), problem
 
 
 def current_thread_settings(inter_op_applied: bool = True) -> ThreadSettings:

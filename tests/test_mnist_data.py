@@ -68,3 +68,31 @@ def test_a_session_without_data_stops_with_one_clear_message(pytester: pytest.Py
     assert "Traceback" not in output and "torchvision/datasets" not in output
     # The run stops after the first failure instead of repeating it for every workload.
     assert output.count("MNIST is not available") == 1
+
+
+def test_a_failed_download_says_what_to_do(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from torchvision.datasets import MNIST
+
+    def offline(self) -> None:
+        raise OSError("Name or service not known")
+
+    monkeypatch.setattr(MNIST, "download", offline)
+    with pytest.raises(DataSetError, match=r"the download failed \(Name or service not known\)") as error:
+        load_mnist(tmp_path, download=True)
+    assert str(tmp_path / "MNIST" / "raw") in str(error.value)
+
+
+def test_a_missing_data_set_is_downloaded_when_allowed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                      capsys: pytest.CaptureFixture) -> None:
+    from torchvision.datasets import MNIST
+
+    calls = []
+
+    def fake_download(self) -> None:  # stands in for the mirrors: writes the files where torchvision would
+        calls.append(self.raw_folder)
+        write_mnist(Path(self.root), train=100, test=50)
+
+    monkeypatch.setattr(MNIST, "download", fake_download)
+    mnist = load_mnist(tmp_path, download=True)
+    assert len(calls) == 1 and len(mnist.train) == 100 and len(mnist.test) == 50
+    assert "Downloading MNIST to" in capsys.readouterr().out
