@@ -49,6 +49,7 @@ class SnnbenchOptions:
     repeat: int = 1
     compare_fail: tuple = ()  # gate.Bound items
     report_dir: Path | None = None
+    thread_search: tuple[int, ...] = ()  # intra-op counts to try before each training run
     # Speech workloads: "35" (all words, the paper's task) or "12" (10 commands, unknown, silence).
     speech_task: str = "35"
     speech_epochs: int | None = None  # None: each speech workload's own budget
@@ -97,6 +98,9 @@ def add_options(parser: pytest.Parser) -> None:
     group.addoption("--snnbench-compare-fail", default=None, metavar="EXPR",
                     help="Fail the session if a recorded metric moved beyond its bound against the run that "
                          "--benchmark-compare loads, e.g. accuracy:0.5pp,time_to_target:10%%,throughput:5%%.")
+    group.addoption("--snnbench-thread-search", default=None, metavar="N,N,...",
+                    help="Before each training run, time a few steps at each of these intra-op thread counts "
+                         "and train with the fastest (recorded with the result).")
     group.addoption("--snnbench-report", default=None, metavar="DIR",
                     help="At the end of the session, write PNG figures and report.html to DIR.")
     group.addoption("--snnbench-stdp-sizes", default="100,400", metavar="N,N",
@@ -201,6 +205,10 @@ def parse_options(config: pytest.Config) -> SnnbenchOptions:
         raise pytest.UsageError("--snnbench-compare-fail needs a stored run to compare with: add "
                                 "--benchmark-compare (the latest saved run) or --benchmark-compare=NUM.")
     report = config.getoption("snnbench_report")
+    thread_search = _list_option(config, "snnbench_thread_search", 1)
+    if thread_search and intra_sweep:
+        raise pytest.UsageError("--snnbench-thread-search picks the intra-op thread count itself: "
+                                "drop --intra-op-threads, or drop the search.")
     return SnnbenchOptions(
         enabled=enabled,
         device=devices[0],
@@ -223,6 +231,7 @@ def parse_options(config: pytest.Config) -> SnnbenchOptions:
         repeat=repeat,
         compare_fail=compare_fail,
         report_dir=Path(report).expanduser().resolve() if report else None,
+        thread_search=thread_search,
         speech_task=_speech_task(config),
         speech_epochs=_int_option(config, "snnbench_speech_epochs", 1),
     )

@@ -21,6 +21,7 @@ from .models import ModelStore, model_key
 from .options import SnnbenchOptions
 from .profiling import profile_steps
 from .record import inference_record, training_record
+from .thread_search import search_intra_op_threads
 from .threads import ThreadSettings
 from .training import DIVERGED, REACHED, InferenceOutcome, TrainingOutcome, run_inference, train_to_target
 from .variants import RunVariant
@@ -156,12 +157,19 @@ class WorkloadRunner:
     def train(self, workload_type: type[Workload], benchmark: Any) -> TrainingOutcome:
         """Time training to the target accuracy; fail if it diverges or misses the target."""
         profile = self._profile(workload_type, "training") if self.options.profile else None
+        search = None
+        if self.options.thread_search:
+            throwaway = self.create(workload_type)
+            search = search_intra_op_threads(throwaway.train_step, _endless(throwaway), self.options.thread_search,
+                                             self.device)
         workload = self.create(workload_type)
         outcome: TrainingOutcome = benchmark.pedantic(train_to_target, args=(workload, self.device),
                                                       rounds=1, iterations=1, warmup_rounds=0)
         record = training_record(workload, outcome, self.run_settings())
         if profile is not None:
             record["profile"] = profile
+        if search is not None:
+            record["thread_search"] = search
         benchmark.extra_info.update(record)
         self._row(record)
         if outcome.status == REACHED:

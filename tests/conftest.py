@@ -19,10 +19,11 @@ def tiny_mnist(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
-def snnbench_args(data_dir: Path, cache_dir: Path, *more: str) -> list[str]:
-    """Arguments for a smoke-scale workload session on generated data, one thread, no stray caches."""
+def snnbench_args(data_dir: Path, cache_dir: Path, *more: str, one_thread: bool = True) -> list[str]:
+    """Arguments for a smoke-scale workload session on generated data, no stray caches."""
+    threads = ["--intra-op-threads=1"] if one_thread else []
     return ["--snnbench", "--snnbench-scale=smoke", f"--snnbench-data-dir={data_dir}",
-            f"--snnbench-cache-dir={cache_dir}", "--intra-op-threads=1", "-p", "no:cacheprovider", *more]
+            f"--snnbench-cache-dir={cache_dir}", *threads, "-p", "no:cacheprovider", *more]
 
 
 @pytest.fixture
@@ -34,7 +35,9 @@ def toy_session(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, tmp_
     monkeypatch.setenv("PYTHONPATH", str(REPO))  # the child pytest imports tests.toy_workload
 
     def run(*args: str) -> pytest.RunResult:
-        return pytester.runpytest_subprocess(*snnbench_args(tmp_path, tmp_path / "cache", "test_toy.py", *args))
+        # Thread options are the tests' own business here (sweeps, searches).
+        return pytester.runpytest_subprocess(*snnbench_args(tmp_path, tmp_path / "cache", "test_toy.py", *args,
+                                                            one_thread=False))
 
     return run
 

@@ -83,3 +83,13 @@ def test_mlperf_examples_and_spread() -> None:
     assert mlperf_time_to_target([None, None, 5.0]) is None
     assert spread([1.0, 3.0, None]) == {"n": 2, "missing": 1, "min": 1.0, "max": 3.0, "mean": 2.0,
                                         "stdev": pytest.approx(math.sqrt(2))}
+
+
+def test_thread_search_picks_a_count_and_records_it(toy_session, pytester: pytest.Pytester) -> None:
+    result = toy_session("--snnbench-thread-search=1,2", "-m", "training", "--benchmark-json=out.json")
+    result.assert_outcomes(passed=1)
+    record = read_records(pytester.path / "out.json")["test_toy_training"]
+    search = record["thread_search"]
+    assert set(search["seconds_per_step"]) == {"1", "2"} and search["chosen"] in (1, 2)
+    assert search["seconds_per_step"][str(search["chosen"])] == min(search["seconds_per_step"].values())
+    assert record["intra_op_threads"] == search["chosen"]
