@@ -8,7 +8,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, ClassVar, Iterable, Iterator, TypeVar
+from typing import Any, Callable, ClassVar, Iterable, TypeVar
 
 import torch
 
@@ -114,14 +114,6 @@ class Workload(ABC):
     @abstractmethod
     def load_state_dict(self, state: dict[str, Any]) -> None: ...
 
-    @property
-    def time_steps(self) -> int | None:
-        return self.hyperparameters().get("time_steps")
-
-    @property
-    def batch_size(self) -> int | None:
-        return self.hyperparameters().get("batch_size")
-
 
 def count_correct(workload: Workload) -> tuple[int, int]:
     """Correct predictions and samples over the whole test set, without gradients."""
@@ -134,18 +126,3 @@ def count_correct(workload: Workload) -> tuple[int, int]:
     if total == 0:
         raise RuntimeError(f"{workload.name}: the test set is empty")
     return correct, total
-
-
-def take(batches: Iterable[Batch], count: int) -> Iterator[Batch]:
-    """At most ``count`` batches, cycling through epochs' worth of data if needed."""
-    produced = 0
-    while produced < count:
-        empty = True
-        for batch in batches:
-            empty = False
-            yield batch
-            produced += 1
-            if produced >= count:
-                return
-        if empty:
-            return
