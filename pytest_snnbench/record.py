@@ -25,7 +25,7 @@ def package_versions() -> dict[str, str | None]:
     return versions
 
 
-def machine_facts(device: str | None = None) -> dict[str, Any]:
+def machine_facts() -> dict[str, Any]:
     """Facts that make two runs incomparable when they differ; also sent to machine_info."""
     import torch
 

@@ -17,6 +17,7 @@ import torch
 
 from .data import DataSetError
 from .determinism import seed_everything
+from .device import describe
 from .models import ModelStore, model_key
 from .options import SnnbenchOptions
 from .profiling import profile_steps
@@ -104,6 +105,7 @@ class WorkloadRunner:
         return {
             "seed": self.variant.seed,
             "device": str(self.device),
+            "device_info": describe(self.device),
             "scale": self.options.scale,
             "intra_op_threads": torch.get_num_threads(),
             "inter_op_threads": torch.get_num_interop_threads(),

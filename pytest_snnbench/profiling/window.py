@@ -12,6 +12,7 @@ import torch
 from torch.autograd.profiler import record_function
 from torch.profiler import ProfilerActivity, profile
 
+from ..device import synchronize
 from .categories import ALL_BUCKETS, DATA_LOADING, DATA_LOADING_RANGE, UNMAPPED, categorize
 
 T = TypeVar("T")
@@ -83,8 +84,7 @@ def profile_steps(step: Callable[[T], object], items: Iterable[T], warmup: int, 
         for _, item in zip(range(steps), iterator):
             step(item)
             done += 1
-        if on_cuda:
-            torch.cuda.synchronize(device)
+        synchronize(device)  # queued kernels belong to the window
     events = profiler.events()
     result: dict[str, object] = {"phase": phase, "warmup_steps": warmup, "steps": done, "clock": "cpu self time"}
     result.update(summarize(events))
