@@ -89,7 +89,7 @@ def test_readout_equals_norses_leaky_integrator_step_by_step() -> None:
     assert torch.allclose(readout(spikes), torch.stack(reference), atol=1e-5)
 
 
-@settings(max_examples=25)
+@settings(max_examples=10)
 @given(st.integers(1, 6), st.integers(1, 50), st.floats(-4, 4), st.integers(0, 1000))
 def test_spiking_layers_emit_only_binary_spikes_of_the_right_shape(batch: int, steps: int, scale: float,
                                                                    seed: int) -> None:
@@ -135,3 +135,18 @@ def test_speech_workloads_pass_at_smoke_scale_on_generated_clips(pytester: pytes
     assert training["hyperparameters"]["neuron"] == "lif" and training["hyperparameters"]["hidden_size"] == 64
     assert records["test_speech_lsnn_training"]["data"]["feature_cache"] == "built"  # one session: loaded once
     assert records["test_speech_lif_inference"]["model_source"] == "same-run"
+
+
+@pytest.mark.parametrize("workload", [speech.SpeechLIF, speech.SpeechLSNN, speech.SpeechLSTM])
+def test_smoke_target_is_out_of_reach_of_an_untrained_network(workload: type, tmp_path: Path) -> None:
+    from pytest_snnbench.data.speech_commands import PartialDataSetNotice
+    from pytest_snnbench.workload import WorkloadContext
+
+    write_speech_commands(tmp_path / "data")
+    context = WorkloadContext(device=torch.device("cpu"), scale="smoke", seed=0, data_dir=tmp_path / "data",
+                              cache_dir=tmp_path / "cache", allow_download=False)
+    torch.manual_seed(0)
+    with pytest.warns(PartialDataSetNotice):
+        untrained = workload(context)
+    assert len(untrained.classes) == 6
+    assert untrained.evaluate() < untrained.target_accuracy == 0.6

@@ -21,7 +21,7 @@ import time
 import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 import torch
 
@@ -320,10 +320,25 @@ def read_wave(path: Path, start: int = 0, frames: int = -1) -> torch.Tensor:
     return torch.from_numpy(samples[:, 0].copy())
 
 
-def _waves(folder: Path, plan: SplitPlan) -> torch.Tensor:
-    waves = [pad_clip(read_wave(folder / clip.path)) for clip in plan.clips]
-    waves += [read_wave(folder / cut.noise_file, cut.start, CLIP_SAMPLES) * cut.volume for cut in plan.silence]
-    return torch.stack(waves) if waves else torch.zeros(0, CLIP_SAMPLES)
+def _waves(folder: Path, plan: SplitPlan) -> Iterator[torch.Tensor]:
+    """The split's one-second waves, in order: clips (padded), then the silence cuts."""
+    for clip in plan.clips:
+        yield pad_clip(read_wave(folder / clip.path))
+    for cut in plan.silence:
+        yield read_wave(folder / cut.noise_file, cut.start, CLIP_SAMPLES) * cut.volume
+
+
+def _split_features(folder: Path, plan: SplitPlan, params: FeatureParameters, chunk: int = 512) -> torch.Tensor:
+    """Log-mel features of a split, a chunk of clips at a time (all waves of the full set need 6 GB)."""
+    parts, waves = [], []
+    for wave in _waves(folder, plan):
+        waves.append(wave)
+        if len(waves) == chunk:
+            parts.append(log_mel(torch.stack(waves), params))
+            waves = []
+    if waves:
+        parts.append(log_mel(torch.stack(waves), params))
+    return torch.cat(parts) if parts else torch.zeros(0, params.frames, params.n_mels)
 
 
 def log_mel(waves: torch.Tensor, params: FeatureParameters, chunk: int = 512) -> torch.Tensor:
@@ -400,8 +415,8 @@ def write_cache(path: Path, payload: dict[str, Any]) -> None:
 
 def _build(folder: Path, plans: dict[str, SplitPlan], params: FeatureParameters) -> dict[str, Any]:
     begin = time.perf_counter()
-    train = log_mel(_waves(folder, plans["training"]), params)
-    test = log_mel(_waves(folder, plans["testing"]), params)
+    train = _split_features(folder, plans["training"], params)
+    test = _split_features(folder, plans["testing"], params)
     train, test = normalise(train, test)
     dtype = getattr(torch, params.storage)
     return {"train_features": train.to(dtype), "train_labels": plans["training"].labels(),
