@@ -20,7 +20,7 @@ recurrent neurons; Norse's Euler step dt = 1 ms per frame with tau_syn 5 ms and 
 with a cosine decay over the epoch budget, batch 32, gradient norm clipped at 1; training clips are
 shifted in time by up to 8 frames (one gather per batch on the device, the only augmentation).
 These were chosen on the 12-class task of the real subset (longer or shorter membrane time
-constants, a steeper surrogate, a higher learning rate and the maximum over time all did worse).
+constants, an undampened surrogate, a higher learning rate and the maximum over time all did worse).
 
 Target: 90 % test accuracy on the 35-word task (the paper's target; --snnbench-speech-task=12 runs
 the 12-class task with the same target). --snnbench-speech-epochs=N sets the epoch budget (and so
