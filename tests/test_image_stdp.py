@@ -59,6 +59,19 @@ def test_stdp_changes_weights_and_keeps_their_norm(context: WorkloadContext) -> 
     assert float(workload.excitatory.theta.sum()) > 0  # adaptive thresholds grew
 
 
+def test_batched_training_is_a_separate_recorded_workload(context: WorkloadContext) -> None:
+    seed_everything(0)
+    workload = stdp_workload(100, 8)(context)
+    assert workload.name == "image-stdp-100-batch8" and workload.hyperparameters()["batch_size"] == 8
+    assert stdp_workload(100, 8) is stdp_workload(100, 8) and stdp_workload(100) is not stdp_workload(100, 8)
+    batch = next(iter(workload.train_batches(1)))
+    assert batch.size == 8
+    before = workload.weights.value.detach().clone()
+    workload.train_step(batch)
+    assert workload.samples_seen == 8 and workload.window.filled == 8
+    assert not torch.equal(before, workload.weights.value)
+
+
 def test_inference_leaves_weights_and_thresholds_alone(context: WorkloadContext) -> None:
     seed_everything(0)
     workload = stdp_workload(100)(context)
