@@ -30,7 +30,7 @@ class ModelStore:
         return self.folder / f"{key}.pt"
 
     def put(self, key: str, state: dict[str, Any], metadata: dict[str, Any]) -> Path:
-        self._session[key] = state
+        self._session[key] = (state, metadata)
         self.folder.mkdir(parents=True, exist_ok=True)
         path = self.path(key)
         partial = path.with_suffix(".tmp")
@@ -38,10 +38,11 @@ class ModelStore:
         partial.replace(path)  # never leave a half-written model behind
         return path
 
-    def get(self, key: str) -> tuple[dict[str, Any], str] | None:
-        """(state, where it came from) or None."""
+    def get(self, key: str) -> tuple[dict[str, Any], str, dict[str, Any]] | None:
+        """(state, where it came from, metadata) or None."""
         if key in self._session:
-            return self._session[key], "same-run"
+            state, metadata = self._session[key]
+            return state, "same-run", metadata
         path = self.path(key)
         if not path.is_file():
             return None
@@ -49,6 +50,7 @@ class ModelStore:
             saved = torch.load(path, map_location="cpu", weights_only=True)
             if saved.get("format") != FORMAT:
                 return None
+            metadata = json.loads(saved["metadata"])
         except Exception:
             return None  # an unreadable cache entry is retrained, not trusted
-        return saved["state"], f"cache:{path}"
+        return saved["state"], f"cache:{path}", metadata

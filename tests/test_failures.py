@@ -28,6 +28,10 @@ def test_diverging(snnbench, benchmark):
 @pytest.mark.training
 def test_unreachable(snnbench, benchmark):
     snnbench.train(Unreachable, benchmark)
+
+@pytest.mark.inference
+def test_unreachable_inference(snnbench, benchmark):
+    snnbench.infer(Unreachable, benchmark)
 """
 
 
@@ -37,7 +41,7 @@ def test_nan_loss_and_missed_target_fail_clearly_and_keep_the_records(
     monkeypatch.setenv("PYTHONPATH", str(Path(__file__).resolve().parent.parent))
     result = pytester.runpytest_subprocess(*snnbench_args(tmp_path, tmp_path / "cache", "test_toy.py",
                                                           "--benchmark-json=out.json"))
-    result.assert_outcomes(failed=2)
+    result.assert_outcomes(failed=3)
     output = result.stdout.str()
     assert "toy-diverging training diverged: loss became nan at step 9" in output
     assert "toy-unreachable missed its target of 101.00% test accuracy within 1 epoch(s)" in output
@@ -47,3 +51,8 @@ def test_nan_loss_and_missed_target_fail_clearly_and_keep_the_records(
     assert diverged["status"] == "diverged" and diverged["steps"] == 9
     assert [p["samples"] for p in diverged["curve"]] == [64, 128]  # evaluations before step 9 are kept
     assert missed["status"] == "missed" and missed["target_reached"] is False and missed["time_to_target_s"] is None
+    # The model that missed is still handed to inference, which is timed and then fails on accuracy.
+    inference = records["test_unreachable_inference"]
+    assert inference["model_source"] == "same-run" and inference["model_reached_target"] is False
+    assert inference["inference_seconds"] > 0 and inference["status"] == "missed"
+    assert "(its model had missed the target in training too). The timing is recorded." in output
