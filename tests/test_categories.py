@@ -83,3 +83,16 @@ def test_a_profiled_window_accounts_for_all_time_once() -> None:
         assert shares[category] > 0, category
     assert profile["top_operators"] and all(op["category"] in ALL_BUCKETS for op in profile["top_operators"])
     assert all(categorize(name) == UNMAPPED for name in profile["unmapped_operators"])
+
+
+def test_an_operator_inside_a_batch_fetch_is_data_loading_there_and_its_own_category_elsewhere() -> None:
+    def step(batch: torch.Tensor) -> None:
+        batch.clone()  # aten::clone outside the fetch: Tensor-related
+
+    def batches():
+        while True:
+            yield torch.rand(64, 64).clone()  # aten::clone inside the fetch: Data-loading
+
+    profile = profile_steps(step, batches(), warmup=0, steps=3, device=torch.device("cpu"), phase="training")
+    clones = {op["category"] for op in profile["top_operators"] if op["name"] == "aten::clone"}
+    assert clones == {"Data-loading", "Tensor-related"}

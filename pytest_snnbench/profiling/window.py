@@ -42,16 +42,16 @@ def _in_data_loading(event) -> bool:
 
 def summarize(events, device_time: bool = False) -> dict[str, object]:
     """Self time per category and per operator: every event counted once, in exactly one bucket."""
-    per_operator: dict[str, list[float]] = defaultdict(lambda: [0.0, 0])
+    # Keyed by (name, category): the same operator counts as data loading inside a batch fetch
+    # and under its own category elsewhere.
+    per_operator: dict[tuple[str, str], list[float]] = defaultdict(lambda: [0.0, 0])
     per_category: dict[str, float] = {bucket: 0.0 for bucket in ALL_BUCKETS}
-    categories: dict[str, str] = {}
     for event in events:
         micros = event.self_device_time_total if device_time else event.self_cpu_time_total
         category = DATA_LOADING if _in_data_loading(event) else categorize(event.name)
         per_category[category] += micros
-        per_operator[event.name][0] += micros
-        per_operator[event.name][1] += 1
-        categories.setdefault(event.name, category)
+        per_operator[event.name, category][0] += micros
+        per_operator[event.name, category][1] += 1
     total = sum(per_category.values())
 
     def share(micros: float) -> float:
@@ -62,10 +62,10 @@ def summarize(events, device_time: bool = False) -> dict[str, object]:
         "total_ms": total / 1000,
         "categories": {c: {"ms": per_category[c] / 1000, "share": share(per_category[c])} for c in ALL_BUCKETS},
         "top_operators": [
-            {"name": name, "category": categories[name], "ms": micros / 1000, "share": share(micros), "calls": calls}
-            for name, (micros, calls) in ranked[:TOP_OPERATORS]
+            {"name": name, "category": category, "ms": micros / 1000, "share": share(micros), "calls": calls}
+            for (name, category), (micros, calls) in ranked[:TOP_OPERATORS]
         ],
-        "unmapped_operators": sorted(n for n, c in categories.items() if c == UNMAPPED),
+        "unmapped_operators": sorted({name for name, category in per_operator if category == UNMAPPED}),
     }
 
 
