@@ -60,7 +60,8 @@ def test_corrupt_files_are_reported_clearly(tmp_path: Path, tiny_mnist: Path, da
 def test_a_session_without_data_stops_with_one_clear_message(pytester: pytest.Pytester, tmp_path: Path) -> None:
     empty = tmp_path / "nothing-here"
     result = pytester.runpytest_subprocess(
-        *snnbench_args(empty, tmp_path / "cache", "--snnbench-no-download", "-m", "image and backprop"))
+        *snnbench_args(empty, tmp_path / "cache", "--snnbench-no-download", "-m", "image and backprop",
+                       "-rN"))  # no short summary: its width depends on the terminal
     assert result.ret == pytest.ExitCode.INTERRUPTED  # stopped: the other workloads need the same data
     output = result.stdout.str()
     assert "MNIST is not available: downloads are off (--snnbench-no-download)" in output
