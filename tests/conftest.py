@@ -3,10 +3,14 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from tests.mnist_files import write_mnist
+
+if TYPE_CHECKING:
+    from pytest_snnbench.workload import WorkloadContext
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -17,6 +21,16 @@ def tiny_mnist(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("data")
     write_mnist(root, train=600, test=200)
     return root
+
+
+def smoke_context(data_dir: Path, cache_dir: Path, **fields) -> "WorkloadContext":
+    """A CPU, smoke-scale, seed-0 context for building a workload directly (no pytest session)."""
+    import torch
+
+    from pytest_snnbench.workload import WorkloadContext
+
+    return WorkloadContext(device=torch.device("cpu"), scale="smoke", seed=0, data_dir=data_dir,
+                           cache_dir=cache_dir, allow_download=False, **fields)
 
 
 def snnbench_args(data_dir: Path, cache_dir: Path, *more: str, one_thread: bool = True) -> list[str]:

@@ -14,6 +14,7 @@ from bindsnet.network.monitors import Monitor
 import workloads.test_image_conversion as conversion
 from pytest_snnbench.determinism import seed_everything
 from pytest_snnbench.workload import WorkloadContext
+from tests.conftest import smoke_context
 from tests.mnist_files import write_mnist
 
 
@@ -22,8 +23,7 @@ def context(tmp_path_factory: pytest.TempPathFactory) -> WorkloadContext:
     torch.set_num_threads(1)
     root = tmp_path_factory.mktemp("mnist")
     write_mnist(root, train=300, test=100)
-    return WorkloadContext(device=torch.device("cpu"), scale="smoke", seed=0, data_dir=root,
-                           cache_dir=root / "cache", allow_download=False)
+    return smoke_context(root, root / "cache")
 
 
 def test_converted_rates_follow_the_normalised_activations() -> None:

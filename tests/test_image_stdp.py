@@ -11,7 +11,8 @@ from hypothesis import strategies as st
 from pytest_snnbench.determinism import seed_everything
 from pytest_snnbench.stdp import ABSTAIN, UNASSIGNED, SpikeWindow, assign_labels, class_scores, poisson_spike_trains, vote
 from pytest_snnbench.training import train_to_target
-from pytest_snnbench.workload import Batch, WorkloadContext
+from pytest_snnbench.workload import WorkloadContext
+from tests.conftest import smoke_context
 from tests.mnist_files import write_mnist
 from workloads.test_image_stdp import SMOKE, stdp_workload
 
@@ -21,8 +22,7 @@ def context(tmp_path_factory: pytest.TempPathFactory) -> WorkloadContext:
     torch.set_num_threads(1)
     root = tmp_path_factory.mktemp("mnist")
     write_mnist(root, train=400, test=200)
-    return WorkloadContext(device=torch.device("cpu"), scale="smoke", seed=0, data_dir=root,
-                           cache_dir=root / "cache", allow_download=False)
+    return smoke_context(root, root / "cache")
 
 
 # -- Poisson input ----------------------------------------------------------------------------

@@ -10,7 +10,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests.conftest import read_records, snnbench_args
+from tests.conftest import read_records, smoke_context, snnbench_args
 from tests.wav_files import write_speech_commands
 from workloads import test_speech as speech
 
@@ -140,11 +140,9 @@ def test_speech_workloads_pass_at_smoke_scale_on_generated_clips(pytester: pytes
 @pytest.mark.parametrize("workload", [speech.SpeechLIF, speech.SpeechLSNN, speech.SpeechLSTM])
 def test_smoke_target_is_out_of_reach_of_an_untrained_network(workload: type, tmp_path: Path) -> None:
     from pytest_snnbench.data.speech_commands import PartialDataSetNotice
-    from pytest_snnbench.workload import WorkloadContext
 
     write_speech_commands(tmp_path / "data")
-    context = WorkloadContext(device=torch.device("cpu"), scale="smoke", seed=0, data_dir=tmp_path / "data",
-                              cache_dir=tmp_path / "cache", allow_download=False)
+    context = smoke_context(tmp_path / "data", tmp_path / "cache")
     torch.manual_seed(0)
     with pytest.warns(PartialDataSetNotice):
         untrained = workload(context)

@@ -9,6 +9,7 @@ import torch
 from pytest_snnbench.determinism import seed_everything
 from pytest_snnbench.training import DIVERGED, MISSED, REACHED, run_inference, train_to_target
 from pytest_snnbench.workload import WorkloadContext
+from tests.conftest import smoke_context
 from tests.toy_workload import ToyWorkload
 
 CPU = torch.device("cpu")
@@ -16,8 +17,7 @@ CPU = torch.device("cpu")
 
 @pytest.fixture
 def context(tmp_path: Path) -> WorkloadContext:
-    return WorkloadContext(device=CPU, scale="smoke", seed=0, data_dir=tmp_path, cache_dir=tmp_path,
-                           allow_download=False)
+    return smoke_context(tmp_path, tmp_path)
 
 
 def fresh(context: WorkloadContext, **attributes) -> ToyWorkload:
