@@ -110,11 +110,8 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
     state = session_state(config)
     child = run_in_child(pyfuncitem, variant, forwarded_arguments(config, config.stash[_GROUP_KEY]))
     if child.benchmark is not None:
-        from .runner import ResultRow
-
         record = adopt(pyfuncitem.funcargs["benchmark"], child.benchmark, variant)
-        state.add_record(pyfuncitem, variant, record)
-        state.results.append(ResultRow.from_record(pyfuncitem.name, record, note="own process"))
+        state.add_result(pyfuncitem, variant, record, note="own process")
     if child.returncode != 0:
         pytest.fail(f"[{variant.label}] run in its own process failed:\n{child.failure_text()}", pytrace=False)
     return True

@@ -78,9 +78,11 @@ class SessionState:
     runs: list[tuple[str, RunVariant, dict[str, Any]]] = field(default_factory=list)
     analysis: dict[str, Any] = field(default_factory=dict)  # gate and repeatability, saved in the JSON
 
-    def add_record(self, item: pytest.Item, variant: RunVariant, record: dict[str, Any]) -> None:
+    def add_result(self, item: pytest.Item, variant: RunVariant, record: dict[str, Any], note: str = "") -> None:
+        """One workload run's record, for the summary table, the gate, repeatability and the report."""
         self.records[item.name] = record
         self.runs.append((getattr(item, "originalname", item.name), variant, record))
+        self.results.append(ResultRow.from_record(item.name, record, note))
 
 
 def _endless(workload: Workload) -> Iterator[Batch]:
@@ -156,10 +158,6 @@ class WorkloadRunner:
             "reached_target": outcome.status == REACHED, "best_accuracy": outcome.curve.best_accuracy,
             "seed": self.variant.seed})
 
-    def _row(self, record: dict[str, Any], note: str = "") -> None:
-        self.state.add_record(self.request.node, self.variant, record)
-        self.state.results.append(ResultRow.from_record(self.request.node.name, record, note))
-
     # -- the two kinds of workload --------------------------------------------------------------
     def train(self, workload_type: type[Workload], benchmark: Any) -> TrainingOutcome:
         """Time training to the target accuracy; fail if it diverges or misses the target."""
@@ -178,7 +176,7 @@ class WorkloadRunner:
         if search is not None:
             record["thread_search"] = search
         benchmark.extra_info.update(record)
-        self._row(record)
+        self.state.add_result(self.request.node, self.variant, record)
         self._store(workload, outcome)
         if outcome.status == DIVERGED:
             pytest.fail(f"{workload.name} training diverged: {outcome.divergence}. The run stopped there; "
@@ -217,7 +215,8 @@ class WorkloadRunner:
         if profile is not None:
             record["profile"] = profile
         benchmark.extra_info.update(record)
-        self._row(record, note="" if source == "same-run" else source.split(":")[0])
+        self.state.add_result(self.request.node, self.variant, record,
+                              note="" if source == "same-run" else source.split(":")[0])
         if outcome.accuracy < workload.target_accuracy:
             why = "" if reached else " (its model had missed the target in training too)"
             pytest.fail(f"{workload.name} inference reached {outcome.accuracy:.2%}, below its target of "
