@@ -11,13 +11,17 @@ from .repeatability import first_difference, mlperf_time_to_target, spread
 
 
 def stored_records(config: pytest.Config) -> dict[str, dict[str, Any]]:
-    """The records of the run that --benchmark-compare loaded, by test name."""
-    session = getattr(config, "_benchmarksession", None)
-    mapping = getattr(session, "compared_mapping", None) or {}
+    """The records of the run that --benchmark-compare loaded, by test name.
+
+    pytest-benchmark hands each loaded run to the pytest_benchmark_compare_machine_info hook
+    (plugin.py keeps them), so this reads exactly what --benchmark-compare and --benchmark-storage chose.
+    """
+    from .plugin import compared_runs
+
     records: dict[str, dict[str, Any]] = {}
-    for benchmarks in mapping.values():
-        for bench in benchmarks.values():
-            if bench.get("extra_info", {}).get("schema", "").startswith("snnbench-record/"):
+    for run in compared_runs(config):
+        for bench in run.get("benchmarks", []):
+            if str(bench.get("extra_info", {}).get("schema", "")).startswith("snnbench-record/"):
                 records[bench["name"]] = bench["extra_info"]
     return records
 

@@ -1,6 +1,7 @@
 """Command-line options of the plugin, parsed once and validated at start-up.
 
-Every check here raises ``pytest.UsageError`` so that a wrong option stops the
+Workload-specific options are declared by the workloads themselves (see hooks.py). Every check
+here raises ``pytest.UsageError`` so that a wrong option stops the
 session before any workload runs, with a message that says how to fix it.
 """
 from __future__ import annotations
@@ -38,9 +39,6 @@ class SnnbenchOptions:
     profile_steps: int
     intra_op_threads: int | None  # the value for this process; None when unset or swept
     inter_op_threads: int | None
-    # Image-STDP: network sizes to run (1600 and 6400 take days on a CPU) and training batch size.
-    stdp_sizes: tuple[int, ...] = (100, 400)
-    stdp_batch: int = 1
     # Sweeps and repeats (each value becomes a parametrized run of every selected workload).
     intra_op_sweep: tuple[int, ...] = ()
     inter_op_sweep: tuple[int, ...] = ()
@@ -50,9 +48,6 @@ class SnnbenchOptions:
     compare_fail: tuple = ()  # gate.Bound items
     report_dir: Path | None = None
     thread_search: tuple[int, ...] = ()  # intra-op counts to try before each training run
-    # Speech workloads: "35" (all words, the paper's task) or "12" (10 commands, unknown, silence).
-    speech_task: str = "35"
-    speech_epochs: int | None = None  # None: each speech workload's own budget
 
     @property
     def runs_in_child_processes(self) -> bool:
@@ -103,19 +98,6 @@ def add_options(parser: pytest.Parser) -> None:
                          "and train with the fastest (recorded with the result).")
     group.addoption("--snnbench-report", default=None, metavar="DIR",
                     help="At the end of the session, write PNG figures and report.html to DIR.")
-    group.addoption("--snnbench-stdp-sizes", default="100,400", metavar="N,N",
-                    help="Image-STDP network sizes to run, from 100, 400, 1600, 6400 (default: 100,400; "
-                         "1600 and 6400 take days on a CPU).")
-    group.addoption("--snnbench-stdp-batch", default="1", metavar="N",
-                    help="Image-STDP training batch size (default: 1, the paper's definition; more is faster "
-                         "and recorded with the result).")
-    group.addoption("--snnbench-speech-task", default="35", metavar="TASK",
-                    help="Speech workloads' task: 35 (all 35 words of Speech Commands v0.02, the paper's; "
-                         "default) or 12 (10 command words, unknown and silence).")
-    group.addoption("--snnbench-speech-epochs", default=None, metavar="N",
-                    help="Epoch budget of the speech workloads (default: their own); training stops at the "
-                         "target or after N epochs, and a missed target fails with the accuracy curve.")
-
 
 def _int_option(config: pytest.Config, name: str, minimum: int) -> int | None:
     raw = config.getoption(name)
@@ -222,8 +204,6 @@ def parse_options(config: pytest.Config) -> SnnbenchOptions:
         profile_steps=_int_option(config, "snnbench_profile_steps", 1) or 1,
         intra_op_threads=intra_sweep[0] if len(intra_sweep) == 1 else None,
         inter_op_threads=inter_sweep[0] if len(inter_sweep) == 1 else None,
-        stdp_sizes=_stdp_sizes(config),
-        stdp_batch=_int_option(config, "snnbench_stdp_batch", 1) or 1,
         intra_op_sweep=intra_sweep if len(intra_sweep) > 1 else (),
         inter_op_sweep=inter_sweep if len(inter_sweep) > 1 else (),
         device_sweep=devices if len(devices) > 1 else (),
@@ -232,32 +212,5 @@ def parse_options(config: pytest.Config) -> SnnbenchOptions:
         compare_fail=compare_fail,
         report_dir=Path(report).expanduser().resolve() if report else None,
         thread_search=thread_search,
-        speech_task=_speech_task(config),
-        speech_epochs=_int_option(config, "snnbench_speech_epochs", 1),
     )
 
-
-SPEECH_TASKS = ("35", "12")
-
-
-def _speech_task(config: pytest.Config) -> str:
-    task = str(config.getoption("snnbench_speech_task")).strip()
-    if task not in SPEECH_TASKS:
-        raise pytest.UsageError(f"--snnbench-speech-task={task!r} is unknown; use 35 (all words) or 12 "
-                                "(10 command words, unknown, silence).")
-    return task
-
-
-STDP_SIZES = (100, 400, 1600, 6400)
-
-
-def _stdp_sizes(config: pytest.Config) -> tuple[int, ...]:
-    raw = str(config.getoption("snnbench_stdp_sizes"))
-    try:
-        sizes = tuple(sorted({int(part) for part in raw.split(",") if part.strip()}))
-    except ValueError:
-        sizes = ()
-    if not sizes or any(size not in STDP_SIZES for size in sizes):
-        raise pytest.UsageError(f"--snnbench-stdp-sizes={raw!r}: give a comma-separated list from "
-                                f"{', '.join(map(str, STDP_SIZES))}, e.g. --snnbench-stdp-sizes=100,400,1600,6400.")
-    return sizes

@@ -1,47 +1,79 @@
-"""pytest hooks: options, markers, start-up checks, collection, machine info, and the summary."""
+"""pytest hooks: options, markers, start-up checks, collection, machine info, and the summary.
+
+Loading this module (every pytest run where the plugin is installed) imports no torch and no SNN
+library: those load only when --snnbench is given or a workload fixture is used.
+"""
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
+from typing import Any
+from weakref import WeakKeyDictionary
 
 import pytest
 
-from . import fixtures
+from . import fixtures, hooks
 from .options import add_options, parse_options
 
-WORKLOADS_DIR = Path(__file__).resolve().parent.parent / "workloads"
+# The workloads that ship with the plugin: installed as pytest_snnbench.workloads (the repository's
+# workloads/ folder), each family with a light plugin module that declares its options and markers.
+BUNDLED_PACKAGE = "pytest_snnbench.workloads"
+BUNDLED_PLUGINS = ("image_plugin", "speech_plugin")
 
 MARKERS = {
     "training": "a training workload: trains to a target accuracy and records time to target",
     "inference": "an inference workload: times inference over the test set with a trained model",
-    "image": "an image-classification workload (MNIST)",
-    "speech": "a speech-recognition workload (Google Speech Commands v2)",
-    "stdp": "trained by spike-timing-dependent plasticity (BindsNET)",
-    "backprop": "trained by surrogate-gradient backpropagation",
-    "conversion": "an ANN converted to an SNN",
-    "lif": "built of leaky integrate-and-fire neurons",
-    "lsnn": "built of LSNN neurons (adaptive threshold)",
-    "lstm": "the non-spiking LSTM baseline (not one of the nine workloads)",
 }
 WORKLOAD_MARKERS = ("training", "inference")
 
 _STATE_KEY = pytest.StashKey["object"]()
 _OPTIONS_KEY = pytest.StashKey["object"]()
 _GROUP_KEY = pytest.StashKey["object"]()
-_parser_group = None  # the plugin's option group, to forward options to child processes
+_WORKLOAD_OPTIONS_KEY = pytest.StashKey["dict"]()
+_COMPARED_KEY = pytest.StashKey["list"]()
+# Per plugin manager (pytester runs several sessions in one process): the option group and the
+# options that workloads declared, both known before pytest_configure.
+_registries: "WeakKeyDictionary[Any, tuple[Any, hooks.WorkloadOptions]]" = WeakKeyDictionary()
 
 
-def pytest_addoption(parser: pytest.Parser) -> None:
-    global _parser_group
+def bundled_workloads_dir() -> Path:
+    """The folder of the bundled workload modules, wherever the package was installed from.
+
+    A wheel puts it at pytest_snnbench/workloads; an editable install maps that name to the
+    repository's workloads/ folder; a plain source checkout on sys.path has it beside the package.
+    """
+    try:
+        spec = importlib.util.find_spec(BUNDLED_PACKAGE)
+    except ImportError:
+        spec = None
+    if spec is not None and spec.submodule_search_locations:
+        return Path(list(spec.submodule_search_locations)[0]).resolve()
+    return Path(__file__).resolve().parent.parent / "workloads"
+
+
+def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
+    pluginmanager.add_hookspecs(hooks)
+    for name in BUNDLED_PLUGINS:
+        if not pluginmanager.has_plugin(f"snnbench-{name}"):
+            module = importlib.import_module(f"{BUNDLED_PACKAGE}.{name}")
+            pluginmanager.register(module, f"snnbench-{name}")
+
+
+def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginManager) -> None:
     add_options(parser)
-    _parser_group = parser.getgroup("snnbench")
+    declared = hooks.WorkloadOptions(parser)
+    _registries[pluginmanager] = (parser.getgroup("snnbench"), declared)
+    pluginmanager.hook.pytest_snnbench_add_options.call_historic(kwargs={"options": declared})
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    for name, description in MARKERS.items():
+    group, declared = _registries[config.pluginmanager]
+    for name, description in {**MARKERS, **declared.markers}.items():
         config.addinivalue_line("markers", f"{name}: {description}")
     options = parse_options(config)  # raises UsageError before anything runs
     config.stash[_OPTIONS_KEY] = options
-    config.stash[_GROUP_KEY] = _parser_group
+    config.stash[_WORKLOAD_OPTIONS_KEY] = declared.parse(config)  # the workloads' own options, validated
+    config.stash[_GROUP_KEY] = group
     config.pluginmanager.register(fixtures, "snnbench-fixtures")
     if not options.enabled:
         return
@@ -53,22 +85,23 @@ def pytest_configure(config: pytest.Config) -> None:
     threads, problem = apply_thread_settings(options.intra_op_threads, options.inter_op_threads)
     if problem:
         config.issue_config_time_warning(pytest.PytestConfigWarning(problem), stacklevel=2)
-    config.stash[_STATE_KEY] = _new_state(options, threads)
+    config.stash[_STATE_KEY] = _new_state(config, threads)
     if config.args_source != pytest.Config.ArgsSource.ARGS:
-        config.args = [str(WORKLOADS_DIR)]  # plain `pytest --snnbench` runs the bundled workloads
+        config.args = [str(bundled_workloads_dir())]  # plain `pytest --snnbench` runs the bundled workloads
 
 
-def _new_state(options, threads):
+def _new_state(config: pytest.Config, threads):
     import torch
 
     from .models import ModelStore
     from .runner import SessionState
     from .workload import WorkloadContext
 
+    options = config.stash[_OPTIONS_KEY]
     context = WorkloadContext(device=torch.device(options.device), scale=options.scale, seed=options.seed,
                               data_dir=options.data_dir, cache_dir=options.cache_dir,
-                              allow_download=options.allow_download, speech_task=options.speech_task,
-                              speech_epochs=options.speech_epochs)
+                              allow_download=options.allow_download,
+                              options=dict(config.stash[_WORKLOAD_OPTIONS_KEY]))
     return SessionState(options=options, threads=threads, context=context, models=ModelStore(options.cache_dir))
 
 
@@ -77,7 +110,7 @@ def session_state(config: pytest.Config):
     if _STATE_KEY not in config.stash:
         from .threads import current_thread_settings
 
-        config.stash[_STATE_KEY] = _new_state(config.stash[_OPTIONS_KEY], current_thread_settings())
+        config.stash[_STATE_KEY] = _new_state(config, current_thread_settings())
     return config.stash[_STATE_KEY]
 
 
@@ -93,24 +126,38 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     from .variants import all_variants, is_swept
 
     if is_swept(options):
-        variants = all_variants(options)
-        metafunc.parametrize("snnbench_run", variants, ids=[v.label for v in variants])
+        metafunc.parametrize("snnbench_run", [variant.as_param() for variant in all_variants(options)])
 
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
-    """Variants that need a fresh process run there; this process collects their records."""
+    """Variants that need a fresh process run there; this process collects their records.
+
+    The child writes its own benchmark JSON. This test's benchmark fixture times the child through
+    its public pedantic API, with the child's clock (variants.ChildClock, given to pytest-benchmark
+    as the benchmark marker's timer), so that pytest-benchmark shows, stores and compares the
+    child's own measurement; the child's record goes into the fixture's extra_info.
+    """
     callspec = getattr(pyfuncitem, "callspec", None)
     variant = callspec.params.get("snnbench_run") if callspec else None
     if variant is None or not variant.in_child:
         return None
-    from .variants import adopt, forwarded_arguments, run_in_child
+    from .variants import ChildClock, forwarded_arguments, run_in_child
 
     config = pyfuncitem.config
     state = session_state(config)
-    child = run_in_child(pyfuncitem, variant, forwarded_arguments(config, config.stash[_GROUP_KEY]))
+    benchmark = pyfuncitem.funcargs["benchmark"]
+    marker = pyfuncitem.get_closest_marker("benchmark")
+    clock = marker.kwargs.get("timer") if marker else None
+    forwarded = forwarded_arguments(config, config.stash[_GROUP_KEY])
+
+    def run_child():
+        return run_in_child(pyfuncitem, variant, forwarded, clock if isinstance(clock, ChildClock) else None)
+
+    child = benchmark.pedantic(run_child, rounds=1, iterations=1, warmup_rounds=0)
     if child.benchmark is not None:
-        record = adopt(pyfuncitem.funcargs["benchmark"], child.benchmark, variant)
+        record = dict(child.benchmark.get("extra_info", {}), variant=variant.label, process="own process")
+        benchmark.extra_info.update(record)
         state.add_result(pyfuncitem, variant, record, note="own process")
     if child.returncode != 0:
         pytest.fail(f"[{variant.label}] run in its own process failed:\n{child.failure_text()}", pytrace=False)
@@ -141,6 +188,21 @@ def pytest_benchmark_update_json(config: pytest.Config, benchmarks, output_json:
         return
     if state.analysis:
         output_json["snnbench"] = state.analysis
+
+
+def pytest_benchmark_compare_machine_info(config: pytest.Config, compared_benchmark: dict) -> None:
+    """pytest-benchmark passes every run that --benchmark-compare loaded: kept for the metric gate."""
+    config.stash.setdefault(_COMPARED_KEY, []).append(compared_benchmark)
+
+
+def compared_runs(config: pytest.Config) -> list[dict]:
+    """The stored runs that --benchmark-compare loaded (pytest-benchmark's JSON, as saved)."""
+    return config.stash.get(_COMPARED_KEY, [])
+
+
+def workload_options(config: pytest.Config) -> dict:
+    """The values of the options that workloads declared (pytest_snnbench_add_options), parsed."""
+    return config.stash.get(_WORKLOAD_OPTIONS_KEY, {})
 
 
 @pytest.hookimpl(hookwrapper=True, tryfirst=True)

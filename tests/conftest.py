@@ -6,6 +6,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
+# pytester's in-process runs put sys.modules back as it was after each run. The plugin no longer
+# imports torch when it loads, so the workloads' stack (torch, numpy, scipy via BindsNET, ...) is
+# imported here, once: C extensions such as numpy's cannot be imported a second time in one process.
+import pytest_snnbench.workloads.test_image_stdp  # noqa: F401
+import pytest_snnbench.workloads.test_speech  # noqa: F401
+import torch  # noqa: F401
 
 from tests.mnist_files import write_mnist
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from pytest_snnbench.plugin import WORKLOADS_DIR
+from pytest_snnbench.plugin import bundled_workloads_dir
 
 
 def collected(result: pytest.RunResult) -> list[str]:
@@ -33,7 +33,7 @@ def test_markers_and_names_select_workloads(pytester: pytest.Pytester, selection
 
 
 def test_without_snnbench_workloads_are_skipped_not_trained(pytester: pytest.Pytester) -> None:
-    result = pytester.runpytest(str(WORKLOADS_DIR), "-p", "no:cacheprovider", "-rs")
+    result = pytester.runpytest(str(bundled_workloads_dir()), "-p", "no:cacheprovider", "-rs")
     outcomes = result.parseoutcomes()
     assert outcomes.get("skipped", 0) >= 2 and "passed" not in outcomes and "failed" not in outcomes
     result.stdout.fnmatch_lines(["*SNNBench workloads run only with --snnbench*"])

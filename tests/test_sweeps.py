@@ -1,6 +1,7 @@
 """Thread and device sweeps, seeds and repeats: one record per value, each with its own settings."""
 from __future__ import annotations
 
+import json
 import math
 
 import pytest
@@ -29,6 +30,12 @@ def test_inter_op_sweep_runs_each_value_in_a_fresh_process(toy_session, pytester
         {"test_toy_training[inter1]": 1, "test_toy_training[inter3]": 3}
     assert all(r["process"] == "own process" and r["inter_op_threads_applied"] for r in records.values())
     result.stdout.fnmatch_lines(["*toy-training[[]inter3[]]*reached*own process*"])
+    # pytest-benchmark stores the child's own measurement (the training run, a fraction of a second),
+    # not the life of the child process (seconds of start-up and imports).
+    for bench in json.loads((pytester.path / "out.json").read_text())["benchmarks"]:
+        assert bench["stats"]["rounds"] == 1
+        assert bench["stats"]["mean"] == pytest.approx(bench["extra_info"]["total_seconds"], abs=0.05)
+    assert "Benchmark fixture was not used" not in result.stdout.str()
 
 
 def test_one_seed_repeated_gives_identical_curves(toy_session) -> None:

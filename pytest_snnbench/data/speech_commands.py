@@ -478,7 +478,7 @@ def load_speech_commands(root: Path, cache_dir: Path, task: str = "35", download
 def speech_commands_on_device(context: Any, task: str | None = None,
                               params: FeatureParameters = FeatureParameters()) -> SpeechCommands:
     """Speech Commands for a workload: read once per session, task and features; moved once per device."""
-    task = task or context.speech_task
+    task = task or "35"
 
     def load() -> SpeechCommands:
         return load_speech_commands(context.data_dir, context.cache_dir, task, context.allow_download, params,
