@@ -116,23 +116,29 @@ class WorkloadRunner:
             "variant": self.variant.label or None,
         }
 
-    def create(self, workload_type: type[Workload]) -> Workload:
-        """A fresh workload from a fresh seed, so that profiling or reruns never shift the RNG."""
+    def option(self, name: str) -> Any:
+        """The parsed value of an option a workload declared (hooks.py), by its dest name."""
+        return self.context.option(name)
+
+    def create(self, workload_type: type[Workload], settings: dict[str, Any] | None = None) -> Workload:
+        """Lifecycle step 1, build: a fresh workload from a fresh seed, so that profiling or reruns
+        never shift the RNG. ``settings`` are passed to the constructor as keyword arguments."""
         seed_everything(self.variant.seed)
         capture = self.request.config.pluginmanager.getplugin("capturemanager")
         try:
             # Building loads data sets: a download shows its progress instead of being captured.
             with capture.global_and_fixture_disabled() if capture else contextlib.nullcontext():
-                return workload_type(self.context)
+                return workload_type(self.context, **(settings or {}))
         except DataSetError as error:
             message = str(error)
         # One clear message, no traceback from deep inside torchvision; the session stops after it.
-        self.request.session.shouldstop = f"data set unavailable for {workload_type.name}"
+        self.request.session.shouldstop = f"data set unavailable for {getattr(workload_type, 'name', workload_type)}"
         pytest.fail(message, pytrace=False)
 
-    def _profile(self, workload_type: type[Workload], phase: str, workload: Workload | None = None) -> dict[str, Any]:
+    def _profile(self, workload_type: type[Workload], settings: dict[str, Any], phase: str,
+                 workload: Workload | None = None) -> dict[str, Any]:
         if phase == "training":
-            throwaway = self.create(workload_type)  # training steps change the model: profile a copy
+            throwaway = self.create(workload_type, settings)  # training steps change the model: profile a copy
             return profile_steps(throwaway.train_step, _endless(throwaway), self.options.profile_warmup_steps,
                                  self.options.profile_steps, self.device, phase)
         assert workload is not None
@@ -141,10 +147,11 @@ class WorkloadRunner:
             with torch.no_grad():
                 return workload.predict(batch)
 
+        workload.begin_test_pass()
         return profile_steps(predict, itertools.cycle(list(workload.test_batches())),
                              self.options.profile_warmup_steps, self.options.profile_steps, self.device, phase)
 
-    def _model_key(self, workload: Workload) -> str:
+    def _cache_key(self, workload: Workload) -> str:
         return model_key(workload.name, workload.hyperparameters(), str(workload.data_info().get("fingerprint")),
                          self.variant.seed, self.options.scale)
 
@@ -153,21 +160,23 @@ class WorkloadRunner:
         still timed and fails on its own accuracy. A diverged model (NaN weights) is never kept."""
         if outcome.status == DIVERGED:
             return
-        self.state.models.put(self._model_key(workload), workload.state_dict(), {
+        self.state.models.put(self._cache_key(workload), workload.state_dict(), {
             "workload": workload.name, "hyperparameters": workload.hyperparameters(),
             "reached_target": outcome.status == REACHED, "best_accuracy": outcome.curve.best_accuracy,
             "seed": self.variant.seed})
 
     # -- the two kinds of workload --------------------------------------------------------------
-    def train(self, workload_type: type[Workload], benchmark: Any) -> TrainingOutcome:
-        """Time training to the target accuracy; fail if it diverges or misses the target."""
-        profile = self._profile(workload_type, "training") if self.options.profile else None
+    def train(self, workload_type: type[Workload], benchmark: Any, **settings: Any) -> TrainingOutcome:
+        """Time training to the target accuracy; fail if it diverges or misses the target.
+
+        ``settings`` go to the workload's constructor (e.g. ``n_neurons=400``)."""
+        profile = self._profile(workload_type, settings, "training") if self.options.profile else None
         search = None
         if self.options.thread_search:
-            throwaway = self.create(workload_type)
+            throwaway = self.create(workload_type, settings)
             search = search_intra_op_threads(throwaway.train_step, _endless(throwaway), self.options.thread_search,
                                              self.device)
-        workload = self.create(workload_type)
+        workload = self.create(workload_type, settings)
         outcome: TrainingOutcome = benchmark.pedantic(train_to_target, args=(workload, self.device),
                                                       rounds=1, iterations=1, warmup_rounds=0)
         record = training_record(workload, outcome, self.run_settings())
@@ -187,10 +196,13 @@ class WorkloadRunner:
                         f"{outcome.curve.format()}", pytrace=False)
         return outcome
 
-    def infer(self, workload_type: type[Workload], benchmark: Any) -> InferenceOutcome:
-        """Time inference over the test set with the trained model; fail below the target accuracy."""
-        workload = self.create(workload_type)
-        found = self.state.models.get(self._model_key(workload))
+    def infer(self, workload_type: type[Workload], benchmark: Any, **settings: Any) -> InferenceOutcome:
+        """Time inference over the test set with the trained model; fail below the target accuracy.
+
+        Order: build, load (or train, untimed) the trained state, ``prepare_inference`` (untimed),
+        optional profile, one untimed warm-up batch, then the timed pass over the test set."""
+        workload = self.create(workload_type, settings)
+        found = self.state.models.get(self._cache_key(workload))
         if found is not None:
             state, source, metadata = found
             workload.load_state_dict(state)
@@ -205,8 +217,10 @@ class WorkloadRunner:
                             f"\n{outcome.curve.format()}", pytrace=False)
             self._store(workload, outcome)
             source, reached = "trained-untimed", outcome.status == REACHED
-        profile = self._profile(workload_type, "inference", workload) if self.options.profile else None
+        workload.prepare_inference()  # e.g. ANN-to-SNN conversion: outside the timing
+        profile = self._profile(workload_type, settings, "inference", workload) if self.options.profile else None
         with torch.no_grad():  # warm-up: first-call allocations stay out of the timing
+            workload.begin_test_pass()
             workload.predict(next(iter(workload.test_batches())))
         outcome: InferenceOutcome = benchmark.pedantic(run_inference, args=(workload, self.device),
                                                        rounds=1, iterations=1, warmup_rounds=0)

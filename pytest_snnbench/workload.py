@@ -1,14 +1,27 @@
 """What a workload provides; the loop, timing, profiling and recording live elsewhere in the plugin.
 
 A workload is one class: its configuration (class attributes and ``hyperparameters``), its model,
-and its steps. The plugin drives it through this interface for training and for inference.
+and its steps. The runner calls the steps of its lifecycle in this order, and in no other:
+
+1. build: ``__init__(context, **settings)`` loads the data and builds the model (untimed);
+2. training (timed as one run): for each epoch ``train_batches(epoch)``, ``train_step(batch)`` per
+   batch, and every ``eval_every_samples`` samples and at each epoch's end ``evaluate()`` (by
+   default ``prepare_evaluation()`` and then a test pass, step 5); afterwards ``state_dict()``;
+3. inference: ``load_state_dict(state)`` with the trained state (or a training run, untimed);
+4. ``prepare_inference()`` once, outside the timing (e.g. converting an ANN to an SNN);
+5. a test pass: ``begin_test_pass()`` (reset what must be the same on every pass, such as the
+   noise generator), then ``predict(batch)`` for each of ``test_batches()``. Inference runs one
+   untimed warm-up batch (a pass of its own) and then one timed pass over the whole test set.
+
+``TensorDataWorkload`` supplies the batching and the trained state for workloads whose data are
+tensors and whose model is one ``torch.nn.Module``.
 """
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, ClassVar, Iterable, TypeVar
+from typing import Any, Callable, Iterable, TypeVar
 
 import torch
 
@@ -35,8 +48,8 @@ class WorkloadContext:
     data_dir: Path
     cache_dir: Path
     allow_download: bool
-    speech_task: str = "35"  # --snnbench-speech-task: "35" words or the "12"-class task
-    speech_epochs: int | None = None  # --snnbench-speech-epochs: epoch budget of the speech workloads
+    # Values of the options that workloads declared (pytest_snnbench_add_options), by dest name.
+    options: dict[str, Any] = field(default_factory=dict, compare=False)
     # Data sets already loaded in this session, shared by all workloads (and failures, so that a
     # missing data set is reported once per workload without retrying a download each time).
     datasets: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
@@ -53,6 +66,10 @@ class WorkloadContext:
             raise value
         return value
 
+    def option(self, name: str, default: Any = None) -> Any:
+        """A workload option's parsed value (``snnbench_stdp_batch`` for ``--snnbench-stdp-batch``)."""
+        return self.options.get(name, default)
+
     def generator(self, offset: int = 0) -> torch.Generator:
         """A CPU generator seeded from the session seed: shuffles never touch the global RNG."""
         return torch.Generator().manual_seed(self.seed + offset)
@@ -61,7 +78,7 @@ class WorkloadContext:
 class Workload(ABC):
     """One SNNBench workload family (training and inference share the model and data)."""
 
-    name: ClassVar[str]  # e.g. "image-backprop"
+    name: str  # e.g. "image-backprop"; an instance may refine it (e.g. "image-stdp-400")
     target_accuracy: float  # test accuracy in [0, 1] that training must reach
     max_epochs: int  # training budget
     eval_every_samples: int | None = None  # None: evaluate once per epoch
@@ -91,14 +108,22 @@ class Workload(ABC):
     # -- inference ------------------------------------------------------------------------
     @abstractmethod
     def test_batches(self) -> Iterable[Batch]:
-        """The test set, in a fixed order."""
+        """The test set, in a fixed order. No side effects: reset state in ``begin_test_pass``."""
 
     @abstractmethod
     def predict(self, batch: Batch) -> torch.Tensor:
         """Predicted class per sample (called under torch.no_grad)."""
 
+    def begin_test_pass(self) -> None:
+        """Called before every pass over test batches (checks, warm-up, the timed pass, profiling):
+        reset what must be identical on every pass, e.g. a noise generator or per-pass tallies."""
+
     def prepare_evaluation(self) -> None:
         """Work needed before predictions are valid (e.g. STDP label assignment). Counted in time to target."""
+
+    def prepare_inference(self) -> None:
+        """Called once after the trained state is in place and before the inference warm-up and timing
+        (e.g. ANN-to-SNN conversion): never part of the timed inference pass."""
 
     def evaluate(self) -> float:
         """Test accuracy in [0, 1]; the plugin's periodic check during training."""
@@ -118,6 +143,7 @@ class Workload(ABC):
 def count_correct(workload: Workload) -> tuple[int, int]:
     """Correct predictions and samples over the whole test set, without gradients."""
     correct = total = 0
+    workload.begin_test_pass()
     with torch.no_grad():
         for batch in workload.test_batches():
             predicted = workload.predict(batch)
@@ -126,3 +152,52 @@ def count_correct(workload: Workload) -> tuple[int, int]:
     if total == 0:
         raise RuntimeError(f"{workload.name}: the test set is empty")
     return correct, total
+
+
+class TensorDataWorkload(Workload):
+    """A workload whose data sets are tensors on the device and whose trained state is ``self.model``.
+
+    Set ``train_inputs``, ``train_labels``, ``test_inputs``, ``test_labels``, ``batch_size``,
+    ``eval_batch_size`` and ``shuffle`` (a generator from ``context.generator()``) in ``__init__``;
+    optionally ``samples_per_epoch`` (a sample budget per epoch), and override ``augment`` for
+    training-time augmentation or ``trained_modules`` when the state is not one ``model``.
+    """
+
+    train_inputs: torch.Tensor
+    train_labels: torch.Tensor
+    test_inputs: torch.Tensor
+    test_labels: torch.Tensor
+    batch_size: int
+    eval_batch_size: int
+    shuffle: torch.Generator
+    samples_per_epoch: int | None = None
+
+    def train_batches(self, epoch: int) -> Iterable[Batch]:
+        """A seeded shuffle of the training set (up to ``samples_per_epoch``), in slices of ``batch_size``."""
+        order = torch.randperm(len(self.train_labels), generator=self.shuffle)[: self.samples_per_epoch]
+        order = order.to(self.device)
+        for start in range(0, len(order), self.batch_size):
+            index = order[start:start + self.batch_size]
+            yield Batch(self.augment(self.train_inputs[index]), self.train_labels[index])
+
+    def augment(self, inputs: torch.Tensor) -> torch.Tensor:
+        """Training inputs of one batch, changed as the workload trains on them (default: unchanged)."""
+        return inputs
+
+    def test_batches(self, count: int | None = None) -> Iterable[Batch]:
+        """The first ``count`` test samples (all by default) in order, in slices of ``eval_batch_size``."""
+        total = len(self.test_labels) if count is None else min(count, len(self.test_labels))
+        for start in range(0, total, self.eval_batch_size):
+            end = min(start + self.eval_batch_size, total)
+            yield Batch(self.test_inputs[start:end], self.test_labels[start:end])
+
+    def trained_modules(self) -> dict[str, torch.nn.Module]:
+        """The modules whose parameters are the trained state, by key."""
+        return {"model": self.model}  # type: ignore[attr-defined]
+
+    def state_dict(self) -> dict[str, Any]:
+        return {key: module.state_dict() for key, module in self.trained_modules().items()}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        for key, module in self.trained_modules().items():
+            module.load_state_dict(state[key])

@@ -6,7 +6,7 @@ import torch
 from snntorch import surrogate
 from torch import nn
 
-from workloads.test_image_backprop import ConvSNN
+from pytest_snnbench.workloads.test_image_backprop import ConvSNN
 
 
 def reference_network(model: ConvSNN) -> nn.Sequential:

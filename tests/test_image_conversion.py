@@ -11,7 +11,7 @@ from bindsnet.conversion import ann_to_snn, data_based_normalization
 from bindsnet.conversion.nodes import SubtractiveResetIFNodes
 from bindsnet.network.monitors import Monitor
 
-import workloads.test_image_conversion as conversion
+import pytest_snnbench.workloads.test_image_conversion as conversion
 from pytest_snnbench.determinism import seed_everything
 from pytest_snnbench.workload import WorkloadContext
 from tests.conftest import smoke_context
@@ -77,8 +77,8 @@ def test_normalisation_uses_training_images_only(context: WorkloadContext, monke
     monkeypatch.setattr(conversion, "ann_to_snn", spy)
     seed_everything(0)
     workload = conversion.ImageConversion(context)
-    workload.convert()
-    expected = workload.train_images[: workload.config.norm_samples]
+    workload.prepare_inference()
+    expected = workload.train_inputs[: workload.config.norm_samples]
     assert torch.equal(seen["data"], expected)
     assert workload.target_accuracy == workload.config.snn_target_accuracy  # the SNN's target once converted
 
@@ -89,10 +89,16 @@ def test_repeated_passes_give_the_same_accuracy(context: WorkloadContext) -> Non
     workload = conversion.ImageConversion(context)
     for batch in workload.train_batches(1):
         workload.train_step(batch)
-    first = [workload.predict(batch) for batch in workload.test_batches()]
-    second = [workload.predict(batch) for batch in workload.test_batches()]
-    assert all(torch.equal(a, b) for a, b in zip(first, second))
-    assert workload.test_images.abs().sum() > 0
+    list(workload.test_batches())  # no side effect: the conversion is its own lifecycle step
+    assert workload.snn is None
+    workload.prepare_inference()
+    passes = []
+    for _ in range(2):
+        workload.begin_test_pass()
+        passes.append([workload.predict(batch) for batch in workload.test_batches()])
+        assert workload.counted == len(workload.test_labels)  # the tallies are per pass
+    assert all(torch.equal(a, b) for a, b in zip(*passes))
+    assert workload.test_inputs.abs().sum() > 0
 
 
 def test_smoke_run_of_the_conversion_workload_passes(pytester: pytest.Pytester, tmp_path: Path) -> None:

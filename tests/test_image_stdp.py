@@ -14,7 +14,7 @@ from pytest_snnbench.training import train_to_target
 from pytest_snnbench.workload import WorkloadContext
 from tests.conftest import smoke_context
 from tests.mnist_files import write_mnist
-from workloads.test_image_stdp import SMOKE, stdp_workload
+from pytest_snnbench.workloads.test_image_stdp import SMOKE, ImageSTDP
 
 
 @pytest.fixture(scope="module")
@@ -47,7 +47,7 @@ def test_poisson_trains_are_reproducible() -> None:
 # -- learning ---------------------------------------------------------------------------------
 def test_stdp_changes_weights_and_keeps_their_norm(context: WorkloadContext) -> None:
     seed_everything(0)
-    workload = stdp_workload(100)(context)
+    workload = ImageSTDP(context, n_neurons=100)
     before = workload.weights.value.detach().clone()
     batch = next(iter(workload.train_batches(1)))
     assert workload.train_step(batch) is None
@@ -61,9 +61,9 @@ def test_stdp_changes_weights_and_keeps_their_norm(context: WorkloadContext) -> 
 
 def test_batched_training_is_a_separate_recorded_workload(context: WorkloadContext) -> None:
     seed_everything(0)
-    workload = stdp_workload(100, 8)(context)
+    workload = ImageSTDP(context, n_neurons=100, batch_size=8)
     assert workload.name == "image-stdp-100-batch8" and workload.hyperparameters()["batch_size"] == 8
-    assert stdp_workload(100, 8) is stdp_workload(100, 8) and stdp_workload(100) is not stdp_workload(100, 8)
+    assert ImageSTDP(context).name == "image-stdp-100"  # batch 1, the paper's definition, keeps the plain name
     batch = next(iter(workload.train_batches(1)))
     assert batch.size == 8
     before = workload.weights.value.detach().clone()
@@ -74,10 +74,11 @@ def test_batched_training_is_a_separate_recorded_workload(context: WorkloadConte
 
 def test_inference_leaves_weights_and_thresholds_alone(context: WorkloadContext) -> None:
     seed_everything(0)
-    workload = stdp_workload(100)(context)
+    workload = ImageSTDP(context, n_neurons=100)
     workload.train_step(next(iter(workload.train_batches(1))))
     weights, theta = workload.weights.value.detach().clone(), workload.excitatory.theta.clone()
     batch = next(iter(workload.test_batches()))
+    workload.begin_test_pass()
     workload.predict(batch)
     assert torch.equal(theta, workload.excitatory.theta)
     # BindsNET renormalises the weights after every run, learning or not: only rounding may change.
@@ -87,7 +88,7 @@ def test_inference_leaves_weights_and_thresholds_alone(context: WorkloadContext)
 def test_smoke_target_needs_learning(context: WorkloadContext) -> None:
     """The same network with learning off stays below the smoke target: the target measures learning."""
     seed_everything(0)
-    workload = stdp_workload(100)(context)
+    workload = ImageSTDP(context, n_neurons=100)
     simulate = workload._simulate
     workload._simulate = lambda images, generator, learning: simulate(images, generator, False)
     outcome = train_to_target(workload, torch.device("cpu"))
@@ -97,19 +98,34 @@ def test_smoke_target_needs_learning(context: WorkloadContext) -> None:
 
 def test_state_round_trip_predicts_the_same(context: WorkloadContext) -> None:
     seed_everything(0)
-    trained = stdp_workload(100)(context)
+    trained = ImageSTDP(context, n_neurons=100)
     for batch in list(trained.train_batches(1))[:20]:
         trained.train_step(batch)
     trained.prepare_evaluation()
-    copy = stdp_workload(100)(context)
+    copy = ImageSTDP(context, n_neurons=100)
     copy.load_state_dict(trained.state_dict())
     assert torch.equal(copy.assignments, trained.assignments)
     batch = next(iter(trained.test_batches()))
+    trained.begin_test_pass()
     torch.manual_seed(1)  # the one-spike-per-step choice draws from the global generator
     expected = trained.predict(batch)
-    next(iter(copy.test_batches()))  # same Poisson trains
+    copy.begin_test_pass()  # same Poisson trains
     torch.manual_seed(1)
     assert torch.equal(copy.predict(batch), expected)
+
+
+def test_every_test_pass_starts_from_the_same_poisson_trains(context: WorkloadContext) -> None:
+    """begin_test_pass, not the iteration over test_batches, resets the test noise."""
+    seed_everything(0)
+    workload = ImageSTDP(context, n_neurons=100)
+    batch = next(iter(workload.test_batches()))
+    workload.begin_test_pass()
+    torch.manual_seed(1)
+    first = workload.predict(batch)
+    list(workload.test_batches())  # iterating has no side effect
+    workload.begin_test_pass()
+    torch.manual_seed(1)
+    assert torch.equal(workload.predict(batch), first)
 
 
 # -- assignment and voting --------------------------------------------------------------------

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from tests.conftest import read_records, smoke_context, snnbench_args
 from tests.wav_files import write_speech_commands
-from workloads import test_speech as speech
+from pytest_snnbench.workloads import test_speech as speech
 
 with warnings.catch_warnings():
     warnings.filterwarnings("ignore", message="`torch.jit.script` is deprecated", category=FutureWarning)

@@ -13,7 +13,7 @@ readout see all steps in one large batched call.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 import snntorch as snn
@@ -23,7 +23,7 @@ import torch.nn.functional as F
 from snntorch import surrogate
 from torch import nn
 
-from pytest_snnbench import Batch, Workload, WorkloadContext
+from pytest_snnbench import Batch, TensorDataWorkload, WorkloadContext
 from pytest_snnbench.data import mnist_on_device
 
 pytestmark = [pytest.mark.image, pytest.mark.backprop]
@@ -90,7 +90,7 @@ def leaky_over_time(neuron: snn.Leaky, currents: torch.Tensor) -> torch.Tensor:
     return torch.stack(spikes)
 
 
-class ImageBackprop(Workload):
+class ImageBackprop(TensorDataWorkload):
     name = "image-backprop"
 
     def __init__(self, context: WorkloadContext) -> None:
@@ -101,10 +101,11 @@ class ImageBackprop(Workload):
         self.eval_every_samples = self.config.eval_every_samples
         mnist = mnist_on_device(context)
         self.data_summary = mnist.info()
-        self.train_images = mnist.train.images[: self.config.train_samples]
+        self.train_inputs = mnist.train.images[: self.config.train_samples]
         self.train_labels = mnist.train.labels[: self.config.train_samples]
-        self.test_images = mnist.test.images[: self.config.test_samples]
+        self.test_inputs = mnist.test.images[: self.config.test_samples]
         self.test_labels = mnist.test.labels[: self.config.test_samples]
+        self.batch_size, self.eval_batch_size = self.config.batch_size, self.config.eval_batch_size
         self.model = ConvSNN(self.config.beta, self.config.surrogate_slope).to(
             self.device, memory_format=torch.channels_last)
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=self.config.learning_rate, betas=(0.9, 0.999))
@@ -120,12 +121,6 @@ class ImageBackprop(Workload):
         return {**self.data_summary, "train_samples_used": len(self.train_labels),
                 "test_samples_used": len(self.test_labels)}
 
-    def train_batches(self, epoch: int) -> Iterator[Batch]:
-        order = torch.randperm(len(self.train_labels), generator=self.shuffle).to(self.device)
-        for start in range(0, len(order), self.config.batch_size):
-            index = order[start:start + self.config.batch_size]
-            yield Batch(self.train_images[index], self.train_labels[index])
-
     def train_step(self, batch: Batch) -> torch.Tensor:
         self.model.train()
         spikes = self.model(batch.inputs, self.config.time_steps)
@@ -135,20 +130,9 @@ class ImageBackprop(Workload):
         self.optimizer.step()
         return loss
 
-    def test_batches(self) -> Iterator[Batch]:
-        for start in range(0, len(self.test_labels), self.config.eval_batch_size):
-            end = start + self.config.eval_batch_size
-            yield Batch(self.test_images[start:end], self.test_labels[start:end])
-
     def predict(self, batch: Batch) -> torch.Tensor:
         self.model.eval()
         return self.model(batch.inputs, self.config.time_steps).sum(0).argmax(1)
-
-    def state_dict(self) -> dict[str, Any]:
-        return {"model": self.model.state_dict()}
-
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        self.model.load_state_dict(state["model"])
 
 
 @pytest.mark.training

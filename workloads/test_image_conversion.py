@@ -22,7 +22,7 @@ the SNN's accuracy after every ``report_every_steps`` steps of the same timed pa
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 import torch
@@ -31,7 +31,7 @@ from bindsnet.conversion.nodes import SubtractiveResetIFNodes
 from bindsnet.network.monitors import AbstractMonitor
 from torch import nn
 
-from pytest_snnbench import Batch, Workload, WorkloadContext
+from pytest_snnbench import Batch, TensorDataWorkload, WorkloadContext
 from pytest_snnbench.data import mnist_on_device
 
 pytestmark = [pytest.mark.image, pytest.mark.conversion]
@@ -110,7 +110,9 @@ class OutputReadout(AbstractMonitor):
         self.predictions: dict[int, torch.Tensor] = {}
 
 
-class ImageConversion(Workload):
+class ImageConversion(TensorDataWorkload):
+    """Training is the DNN's; ``prepare_inference`` converts it (outside the timing); inference is the SNN's."""
+
     name = "image-conversion"
 
     def __init__(self, context: WorkloadContext) -> None:
@@ -120,10 +122,11 @@ class ImageConversion(Workload):
         self.eval_every_samples = None  # the DNN is checked once per epoch
         mnist = mnist_on_device(context)
         self.data_summary = mnist.info()
-        self.train_images = mnist.train.images[: self.config.train_samples].flatten(1)
+        self.train_inputs = mnist.train.images[: self.config.train_samples].flatten(1)
         self.train_labels = mnist.train.labels[: self.config.train_samples]
-        self.test_images = mnist.test.images[: self.config.test_samples].flatten(1)
+        self.test_inputs = mnist.test.images[: self.config.test_samples].flatten(1)
         self.test_labels = mnist.test.labels[: self.config.test_samples]
+        self.batch_size, self.eval_batch_size = self.config.batch_size, self.config.eval_batch_size
         self.dnn = Perceptron(self.config.hidden).to(self.device)
         self.optimizer = torch.optim.Adam([p for p in self.dnn.parameters() if p.requires_grad],
                                           lr=self.config.learning_rate)
@@ -162,13 +165,7 @@ class ImageConversion(Workload):
             }
         return info
 
-    # -- DNN training (the preparation step) --------------------------------------------------
-    def train_batches(self, epoch: int) -> Iterator[Batch]:
-        order = torch.randperm(len(self.train_labels), generator=self.shuffle).to(self.device)
-        for start in range(0, len(order), self.config.batch_size):
-            index = order[start:start + self.config.batch_size]
-            yield Batch(self.train_images[index], self.train_labels[index])
-
+    # -- DNN training (the preparation step; train_batches: TensorDataWorkload's) ---------------
     def train_step(self, batch: Batch) -> torch.Tensor:
         self.dnn.train()
         loss = self.loss(self.dnn(batch.inputs), batch.targets)
@@ -180,18 +177,23 @@ class ImageConversion(Workload):
     def dnn_test_accuracy(self) -> float:
         self.dnn.eval()
         with torch.no_grad():
-            correct = sum(int((self.dnn(images).argmax(1) == labels).sum())
-                          for images, labels in self._test_chunks())
+            correct = sum(int((self.dnn(batch.inputs).argmax(1) == batch.targets).sum())
+                          for batch in self.test_batches())
         return correct / len(self.test_labels)
 
     def evaluate(self) -> float:
         return self.dnn_test_accuracy()
 
     # -- conversion and SNN inference ---------------------------------------------------------
+    def prepare_inference(self) -> None:
+        """Lifecycle step before the inference timing: convert the trained DNN."""
+        if self.snn is None:
+            self.convert()
+
     def convert(self) -> None:
         """DNN accuracy, then BindsNET's conversion normalised on training images only."""
         self.dnn_accuracy = self.dnn_test_accuracy()
-        normalization_data = self.train_images[: self.config.norm_samples]
+        normalization_data = self.train_inputs[: self.config.norm_samples]
         with torch.no_grad():
             self.snn = ann_to_snn(self.dnn, input_shape=[784], data=normalization_data,
                                   percentile=self.config.norm_percentile, node_type=SubtractiveResetIFNodes)
@@ -201,19 +203,12 @@ class ImageConversion(Workload):
         self.readout = OutputReadout(output, self.config.report_every_steps)
         self.snn.add_monitor(self.readout, name="readout")
 
-    def _test_chunks(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-        for start in range(0, len(self.test_labels), self.config.eval_batch_size):
-            end = start + self.config.eval_batch_size
-            yield self.test_images[start:end], self.test_labels[start:end]
-
-    def test_batches(self) -> Iterator[Batch]:
-        if self.snn is None:
-            self.convert()
+    def begin_test_pass(self) -> None:
         self.correct_by_steps, self.counted = {}, 0  # one pass over the test set is one measurement
-        return (Batch(images, labels) for images, labels in self._test_chunks())
 
     def predict(self, batch: Batch) -> torch.Tensor:
-        assert self.snn is not None and self.readout is not None
+        if self.snn is None or self.readout is None:
+            raise RuntimeError("image-conversion: predict() before prepare_inference() converted the DNN")
         steps = self.config.time_steps
         # The image at every step. A copy: BindsNET's input layer keeps the tensor it is given as its
         # spikes and zeroes them in place on reset, which would erase the test images themselves.
@@ -228,11 +223,8 @@ class ImageConversion(Workload):
         return predicted
 
     # -- trained state ---------------------------------------------------------------------
-    def state_dict(self) -> dict[str, Any]:
-        return {"dnn": self.dnn.state_dict()}
-
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        self.dnn.load_state_dict(state["dnn"])
+    def trained_modules(self) -> dict[str, nn.Module]:
+        return {"dnn": self.dnn}
 
 
 @pytest.mark.training

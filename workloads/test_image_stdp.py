@@ -37,21 +37,20 @@ itself; time to target counts them, as MLPerf's time to accuracy does.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, replace
-from functools import lru_cache
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 import torch
 from bindsnet.models import DiehlAndCook2015
 from bindsnet.network.monitors import AbstractMonitor
 
-from pytest_snnbench import Batch, Workload, WorkloadContext
+from pytest_snnbench import Batch, TensorDataWorkload, WorkloadContext
 from pytest_snnbench.data import mnist_on_device
 from pytest_snnbench.stdp import SpikeWindow, assign_labels, poisson_spike_trains, vote
 
-pytestmark = [pytest.mark.image, pytest.mark.stdp, pytest.mark.lif]
+from .image_plugin import STDP_SIZES as SIZES  # the workload's options are declared in image_plugin.py
 
-SIZES = (100, 400, 1600, 6400)
+pytestmark = [pytest.mark.image, pytest.mark.stdp, pytest.mark.lif]
 N_CLASSES = 10
 
 
@@ -118,24 +117,26 @@ class SpikeCounter(AbstractMonitor):
         self.counts = None
 
 
-class ImageSTDP(Workload):
-    """Diehl & Cook (2015); subclasses fix the size and batch size (``stdp_workload``)."""
+class ImageSTDP(TensorDataWorkload):
+    """Diehl & Cook (2015) with ``n_neurons`` excitatory neurons, trained at ``batch_size``."""
 
     name = "image-stdp"
-    n_neurons: int = 100
-    training_batch_size: int = 1
 
-    def __init__(self, context: WorkloadContext) -> None:
+    def __init__(self, context: WorkloadContext, n_neurons: int = 100, batch_size: int = 1) -> None:
         super().__init__(context)
-        self.config = config_for(context.scale, self.n_neurons, self.training_batch_size)
+        # One name per size and batch size: the summary, the records and the model cache tell them apart.
+        self.name = f"image-stdp-{n_neurons}" + ("" if batch_size == 1 else f"-batch{batch_size}")
+        self.config = config_for(context.scale, n_neurons, batch_size)
         self.target_accuracy = self.config.target_accuracy
         self.max_epochs = self.config.max_epochs
         self.eval_every_samples = self.config.check_every_samples
         mnist = mnist_on_device(context)
         self.data_summary = mnist.info()
-        self.train_images, self.train_labels = mnist.train.images, mnist.train.labels
-        self.test_images = mnist.test.images[: self.config.test_samples]
+        self.train_inputs, self.train_labels = mnist.train.images, mnist.train.labels
+        self.test_inputs = mnist.test.images[: self.config.test_samples]
         self.test_labels = mnist.test.labels[: self.config.test_samples]
+        self.batch_size, self.eval_batch_size = self.config.batch_size, self.config.eval_batch_size
+        self.samples_per_epoch = self.config.samples_per_epoch
         self.network = DiehlAndCook2015(
             n_inpt=784, n_neurons=self.config.n_neurons, exc=self.config.exc, inh=self.config.inh,
             dt=self.config.dt, nu=(self.config.nu_pre, self.config.nu_post), norm=self.config.norm,
@@ -170,14 +171,7 @@ class ImageSTDP(Workload):
                          "unassigned_neurons": int((self.assignments < 0).sum()),
                          "checks": self.checks}}
 
-    # -- training -------------------------------------------------------------------------
-    def train_batches(self, epoch: int) -> Iterator[Batch]:
-        order = torch.randperm(len(self.train_labels), generator=self.shuffle)[: self.config.samples_per_epoch]
-        order = order.to(self.device)
-        for start in range(0, len(order), self.config.batch_size):
-            index = order[start:start + self.config.batch_size]
-            yield Batch(self.train_images[index], self.train_labels[index])
-
+    # -- training (train_batches: TensorDataWorkload's seeded shuffle) -------------------------
     def _simulate(self, images: torch.Tensor, generator: torch.Generator, learning: bool) -> torch.Tensor:
         """Spike counts [batch, neurons] of the excitatory layer for images [batch, 1, 28, 28]."""
         rates = images.to(self.device) * self.config.intensity
@@ -209,8 +203,9 @@ class ImageSTDP(Workload):
         self.since_check = []
         self.prepare_evaluation()
         correct = total = 0
+        self.begin_test_pass()
         with torch.no_grad():
-            for batch in self._test_batches(self._check_count()):
+            for batch in self.test_batches(self._check_count()):
                 correct += int((self.predict(batch) == batch.targets).sum())
                 total += batch.size
         accuracy = correct / total
@@ -224,16 +219,10 @@ class ImageSTDP(Workload):
         if len(labels):
             self.assignments = assign_labels(counts, labels, N_CLASSES)
 
-    # -- inference ------------------------------------------------------------------------
-    def _test_batches(self, count: int) -> Iterator[Batch]:
+    # -- inference (test_batches: TensorDataWorkload's, in order) -------------------------------
+    def begin_test_pass(self) -> None:
         # The same Poisson trains on every pass: checks differ only by the network, not the noise.
         self.test_poisson = self.context.generator(2)
-        for start in range(0, count, self.config.eval_batch_size):
-            end = min(start + self.config.eval_batch_size, count)
-            yield Batch(self.test_images[start:end], self.test_labels[start:end])
-
-    def test_batches(self) -> Iterator[Batch]:
-        return self._test_batches(len(self.test_labels))
 
     def predict(self, batch: Batch) -> torch.Tensor:
         counts = self._simulate(batch.inputs, self.test_poisson, learning=False)
@@ -255,41 +244,31 @@ class ImageSTDP(Workload):
         self.samples_seen = int(state["train_samples_seen"])
 
 
-@lru_cache(maxsize=None)
-def stdp_workload(n_neurons: int, batch_size: int = 1) -> type[ImageSTDP]:
-    """The workload class of one network size and training batch size (one class each: the
-    runner builds workloads from a class, and the model cache keys on its hyperparameters)."""
-    suffix = "" if batch_size == 1 else f"-batch{batch_size}"
-    return type(f"ImageSTDP{n_neurons}{suffix.replace('-', '_')}", (ImageSTDP,),
-                {"name": f"image-stdp-{n_neurons}{suffix}", "n_neurons": n_neurons,
-                 "training_batch_size": batch_size})
-
-
 LEFT_OUT = ("image-stdp: sizes {sizes} were left out (1600 neurons train for about a day and 6400 for "
             "days on a CPU); run them with --snnbench-stdp-sizes=100,400,1600,6400 (or name the sizes you want).")
 
 
-def _workload_for(snnbench, n_neurons: int) -> type[ImageSTDP]:
-    """Skip a size that was not asked for (and say so once at the end), else its workload class."""
-    options = snnbench.options
-    if options.scale == "smoke" and n_neurons != 100:
+def _settings(snnbench, n_neurons: int) -> dict[str, int]:
+    """Skip a size that was not asked for (and say so once at the end), else the workload's settings."""
+    sizes = snnbench.option("snnbench_stdp_sizes")
+    if snnbench.options.scale == "smoke" and n_neurons != 100:
         pytest.skip("smoke scale runs the 100-neuron network only")
-    if n_neurons not in options.stdp_sizes:
-        left_out = ", ".join(str(size) for size in SIZES if size not in options.stdp_sizes)
+    if n_neurons not in sizes:
+        left_out = ", ".join(str(size) for size in SIZES if size not in sizes)
         line = LEFT_OUT.format(sizes=left_out)
         if line not in snnbench.state.extra_summary:
             snnbench.state.extra_summary.append(line)
-        pytest.skip(f"{n_neurons} neurons not selected (--snnbench-stdp-sizes={','.join(map(str, options.stdp_sizes))})")
-    return stdp_workload(n_neurons, options.stdp_batch)
+        pytest.skip(f"{n_neurons} neurons not selected (--snnbench-stdp-sizes={','.join(map(str, sizes))})")
+    return {"n_neurons": n_neurons, "batch_size": snnbench.option("snnbench_stdp_batch")}
 
 
 @pytest.mark.training
 @pytest.mark.parametrize("n_neurons", SIZES, ids=[str(size) for size in SIZES])
 def test_image_stdp_training(snnbench, benchmark, n_neurons: int) -> None:
-    snnbench.train(_workload_for(snnbench, n_neurons), benchmark)
+    snnbench.train(ImageSTDP, benchmark, **_settings(snnbench, n_neurons))
 
 
 @pytest.mark.inference
 @pytest.mark.parametrize("n_neurons", SIZES, ids=[str(size) for size in SIZES])
 def test_image_stdp_inference(snnbench, benchmark, n_neurons: int) -> None:
-    snnbench.infer(_workload_for(snnbench, n_neurons), benchmark)
+    snnbench.infer(ImageSTDP, benchmark, **_settings(snnbench, n_neurons))

@@ -31,14 +31,14 @@ from __future__ import annotations
 import math
 import warnings
 from dataclasses import asdict, dataclass, replace
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from pytest_snnbench import Batch, Workload, WorkloadContext
+from pytest_snnbench import Batch, TensorDataWorkload, WorkloadContext
 from pytest_snnbench.data import speech_commands_on_device
 from pytest_snnbench.data.speech_commands import FeatureParameters
 
@@ -235,26 +235,29 @@ def build_model(neuron: str, config: Config, classes: int) -> SpeechNet:
     raise ValueError(f"unknown neuron {neuron!r}")
 
 
-# -- the workloads ----------------------------------------------------------------------------
-class SpeechWorkload(Workload):
+# -- the workloads (options: speech_plugin.py) ---------------------------------------------------
+class SpeechWorkload(TensorDataWorkload):
+    """``task``: "35" words or the "12"-class task; ``epochs``: the epoch budget (None: the config's)."""
+
     neuron: str
 
-    def __init__(self, context: WorkloadContext) -> None:
+    def __init__(self, context: WorkloadContext, task: str = "35", epochs: int | None = None) -> None:
         super().__init__(context)
         self.config = CONFIGS[context.scale]
-        if context.speech_epochs:
-            self.config = replace(self.config, max_epochs=context.speech_epochs)
+        if epochs:
+            self.config = replace(self.config, max_epochs=epochs)
         self.target_accuracy = self.config.target_accuracy
         self.max_epochs = self.config.max_epochs
         self.eval_every_samples = self.config.eval_every_samples
-        self.task = context.speech_task
+        self.task = task
         data = speech_commands_on_device(context, self.task, self.config.features)
         self.classes = data.classes
         self.data_summary = data.info()
-        self.train_features = data.train.features[: self.config.train_samples]
+        self.train_inputs = data.train.features[: self.config.train_samples]
         self.train_labels = data.train.labels[: self.config.train_samples]
-        self.test_features = data.test.features[: self.config.test_samples]
+        self.test_inputs = data.test.features[: self.config.test_samples]
         self.test_labels = data.test.labels[: self.config.test_samples]
+        self.batch_size, self.eval_batch_size = self.config.batch_size, self.config.eval_batch_size
         self.model = build_model(self.neuron, self.config, len(self.classes)).to(self.device)
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=self.config.learning_rate)
         steps = self.max_epochs * math.ceil(len(self.train_labels) / self.config.batch_size)
@@ -279,11 +282,8 @@ class SpeechWorkload(Workload):
         return {**self.data_summary, "train_samples_used": len(self.train_labels),
                 "test_samples_used": len(self.test_labels)}
 
-    def train_batches(self, epoch: int) -> Iterator[Batch]:
-        order = torch.randperm(len(self.train_labels), generator=self.shuffle).to(self.device)
-        for start in range(0, len(order), self.config.batch_size):
-            index = order[start:start + self.config.batch_size]
-            yield Batch(self.shifted(self.train_features[index]), self.train_labels[index])
+    def augment(self, features: torch.Tensor) -> torch.Tensor:
+        return self.shifted(features)
 
     def shifted(self, features: torch.Tensor) -> torch.Tensor:
         """Each clip moved in time by a random whole number of frames; the edge frames repeat."""
@@ -306,20 +306,9 @@ class SpeechWorkload(Workload):
             self.schedule.step()
         return loss
 
-    def test_batches(self) -> Iterator[Batch]:
-        for start in range(0, len(self.test_labels), self.config.eval_batch_size):
-            end = start + self.config.eval_batch_size
-            yield Batch(self.test_features[start:end], self.test_labels[start:end])
-
     def predict(self, batch: Batch) -> torch.Tensor:
         self.model.eval()
         return self.model(batch.inputs).argmax(1)
-
-    def state_dict(self) -> dict[str, Any]:
-        return {"model": self.model.state_dict()}
-
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        self.model.load_state_dict(state["model"])
 
 
 class SpeechLIF(SpeechWorkload):
@@ -337,41 +326,46 @@ class SpeechLSTM(SpeechWorkload):
     neuron = "lstm"
 
 
+def _settings(snnbench) -> dict[str, Any]:
+    """The speech workloads' own options (--snnbench-speech-task, --snnbench-speech-epochs)."""
+    return {"task": snnbench.option("snnbench_speech_task"), "epochs": snnbench.option("snnbench_speech_epochs")}
+
+
 @pytest.mark.training
 @pytest.mark.backprop
 @pytest.mark.lif
 def test_speech_lif_training(snnbench, benchmark) -> None:
-    snnbench.train(SpeechLIF, benchmark)
+    snnbench.train(SpeechLIF, benchmark, **_settings(snnbench))
 
 
 @pytest.mark.inference
 @pytest.mark.backprop
 @pytest.mark.lif
 def test_speech_lif_inference(snnbench, benchmark) -> None:
-    snnbench.infer(SpeechLIF, benchmark)
+    snnbench.infer(SpeechLIF, benchmark, **_settings(snnbench))
 
 
 @pytest.mark.training
 @pytest.mark.backprop
 @pytest.mark.lsnn
 def test_speech_lsnn_training(snnbench, benchmark) -> None:
-    snnbench.train(SpeechLSNN, benchmark)
+    snnbench.train(SpeechLSNN, benchmark, **_settings(snnbench))
 
 
 @pytest.mark.inference
 @pytest.mark.backprop
 @pytest.mark.lsnn
 def test_speech_lsnn_inference(snnbench, benchmark) -> None:
-    snnbench.infer(SpeechLSNN, benchmark)
+    snnbench.infer(SpeechLSNN, benchmark, **_settings(snnbench))
 
 
 @pytest.mark.training
 @pytest.mark.lstm
 def test_speech_lstm_training(snnbench, benchmark) -> None:
-    snnbench.train(SpeechLSTM, benchmark)
+    snnbench.train(SpeechLSTM, benchmark, **_settings(snnbench))
 
 
 @pytest.mark.inference
 @pytest.mark.lstm
 def test_speech_lstm_inference(snnbench, benchmark) -> None:
-    snnbench.infer(SpeechLSTM, benchmark)
+    snnbench.infer(SpeechLSTM, benchmark, **_settings(snnbench))
