@@ -12,7 +12,9 @@ Every declared option joins the plugin's "snnbench" option group (so sweeps forw
 child processes), is parsed and validated at start-up like the core options (a ``ValueError`` from
 ``parse`` becomes a usage error naming the option), and reaches the workload test through
 ``snnbench.option("myload_width")`` (also ``WorkloadContext.option``). A default that selects (such as
-``--snnbench-stdp-sizes=100,400``) is a workload's default selection.
+``--snnbench-stdp-sizes=100,400``) is a workload's default selection. A check that needs several
+values, or the core's (e.g. the device), goes in ``options.add_check(check)``: ``check(values, core)``
+gets the parsed values and the core's ``SnnbenchOptions`` and raises ``ValueError`` to stop the session.
 
 The hook is historic: plugins registered after the core (conftest files) are called as they load.
 This module imports nothing heavy; option modules must not either (``pytest`` without ``--snnbench``
@@ -47,6 +49,7 @@ class WorkloadOptions:
         self._parser = parser
         self.options: dict[str, DeclaredOption] = {}
         self.markers: dict[str, str] = {}
+        self.checks: list[Callable[[dict[str, Any], Any], None]] = []
 
     def add(self, flag: str, *, help: str, default: Any = None, parse: Callable[[Any], Any] | None = None,
             metavar: str | None = None, flag_only: bool = False) -> str:
@@ -72,8 +75,13 @@ class WorkloadOptions:
         """Register a marker (so that ``--strict-markers`` accepts it and ``--markers`` lists it)."""
         self.markers.setdefault(name, description)
 
-    def parse(self, config: pytest.Config) -> dict[str, Any]:
-        """Every declared option's value; raises ``pytest.UsageError`` for a value its parser rejects."""
+    def add_check(self, check: Callable[[dict[str, Any], Any], None]) -> None:
+        """``check(values, core)`` runs at start-up after parsing; a ``ValueError`` is a usage error."""
+        self.checks.append(check)
+
+    def parse(self, config: pytest.Config, core: Any = None) -> dict[str, Any]:
+        """Every declared option's value; raises ``pytest.UsageError`` for a value its parser rejects
+        or that a check refuses (``core``: the core's parsed options, for the checks)."""
         values: dict[str, Any] = {}
         for option in self.options.values():
             raw = config.getoption(option.dest)
@@ -84,4 +92,9 @@ class WorkloadOptions:
                 values[option.dest] = option.parse(raw)
             except (ValueError, TypeError) as error:
                 raise pytest.UsageError(f"{option.flag}={raw!r}: {error}") from None
+        for check in self.checks:
+            try:
+                check(values, core)
+            except ValueError as error:
+                raise pytest.UsageError(str(error)) from None
         return values

@@ -72,7 +72,7 @@ def pytest_configure(config: pytest.Config) -> None:
         config.addinivalue_line("markers", f"{name}: {description}")
     options = parse_options(config)  # raises UsageError before anything runs
     config.stash[_OPTIONS_KEY] = options
-    config.stash[_WORKLOAD_OPTIONS_KEY] = declared.parse(config)  # the workloads' own options, validated
+    config.stash[_WORKLOAD_OPTIONS_KEY] = declared.parse(config, options)  # the workloads' own, validated
     config.stash[_GROUP_KEY] = group
     config.pluginmanager.register(fixtures, "snnbench-fixtures")
     if not options.enabled:

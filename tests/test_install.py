@@ -53,12 +53,16 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return next(out.glob("pytest_snnbench-*.whl"))
 
 
-def test_wheel_holds_no_top_level_workloads_package(wheel: Path) -> None:
+def test_wheel_holds_every_module_and_no_top_level_workloads_package(wheel: Path) -> None:
+    """setup.cfg lists the packages (workloads/ is mapped to pytest_snnbench.workloads): a new
+    subpackage that is not listed there would be missing from the wheel."""
     import zipfile
 
-    names = zipfile.ZipFile(wheel).namelist()
-    assert "pytest_snnbench/workloads/test_image_stdp.py" in names
-    assert "pytest_snnbench/workloads/image_plugin.py" in names
+    names = set(zipfile.ZipFile(wheel).namelist())
+    expected = {f"pytest_snnbench/{path.relative_to(REPO / 'pytest_snnbench').as_posix()}"
+                for path in (REPO / "pytest_snnbench").rglob("*.py")}
+    expected |= {f"pytest_snnbench/workloads/{path.name}" for path in (REPO / "workloads").glob("*.py")}
+    assert sorted(expected - names) == [], "add these packages to [options] packages in setup.cfg"
     assert {name.split("/")[0] for name in names if not name.startswith("pytest_snnbench-")} == {"pytest_snnbench"}
 
 

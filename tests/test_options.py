@@ -65,3 +65,25 @@ def test_thread_options_are_applied_and_visible_to_fixtures(pytester: pytest.Pyt
     result = pytester.runpytest_subprocess("--snnbench", "--intra-op-threads=1", "--inter-op-threads=1",
                                            "test_threads.py", "-p", "no:cacheprovider")
     result.assert_outcomes(passed=1)
+
+
+def test_a_workload_check_sees_its_values_and_the_core_options(pytester: pytest.Pytester) -> None:
+    """options.add_check: validation across options (here: a workload option against --snnbench-seed)."""
+    pytester.makeconftest("""
+        import pytest
+
+        def refuse_width_on_seed(values, core):
+            if values["toy_width"] > 8 and core.seed == 3:
+                raise ValueError("--toy-width above 8 needs another seed than 3")
+
+        @pytest.hookimpl(optionalhook=True)
+        def pytest_snnbench_add_options(options):
+            options.add("--toy-width", default="4", parse=int, help="toy width")
+            options.add_check(refuse_width_on_seed)
+    """)
+    pytester.makepyfile(test_width="def test_width(snnbench):\n    assert snnbench.option('toy_width') == 9\n")
+    refused = pytester.runpytest_subprocess("--snnbench", "--toy-width=9", "--snnbench-seed=3", "test_width.py")
+    assert refused.ret == pytest.ExitCode.USAGE_ERROR
+    refused.stderr.fnmatch_lines(["*--toy-width above 8 needs another seed than 3*"])
+    accepted = pytester.runpytest_subprocess("--snnbench", "--toy-width=9", "test_width.py", "-p", "no:cacheprovider")
+    accepted.assert_outcomes(passed=1)
