@@ -145,7 +145,7 @@ class ChildClock:
     correction makes the timed call last exactly that long instead of the whole process's life
     (start-up, imports, data loading). pytest-benchmark then shows, saves and compares the child's
     number like any other. pytest-benchmark has no public call to hand it a measurement made
-    elsewhere; this uses only its public timer and fixture API.
+    elsewhere (ionelmc/pytest-benchmark#52); this uses only its public timer and fixture API.
     """
 
     def __init__(self) -> None:
