@@ -58,7 +58,8 @@ class ResultRow:
             target=record["target_accuracy"],
             time_to_target_s=record.get("time_to_target_s"),
             throughput=record["train_throughput_samples_per_s" if training else "inference_throughput_samples_per_s"],
-            note=note,
+            note=", ".join(part for part in (f"engine {record['engine']}" if record.get("engine") else "", note)
+                           if part),
         )
 
 
