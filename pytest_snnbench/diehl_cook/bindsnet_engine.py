@@ -22,10 +22,12 @@ class _SharedChoice(Nodes):
     choices: ChoiceStream | None = None
     run_number: int = 0
     step: int = 0
+    choices_made: int = 0  # how often several neurons crossed together (tests check the rule ran)
 
     def forward(self, x: torch.Tensor) -> None:
         spikes = self.s.view(self.s.shape[0], -1)
         crowded = (spikes.sum(1) >= 2).nonzero().flatten().tolist()
+        self.choices_made += len(crowded)
         for sample in crowded:  # rare: Python is fine here
             crossed = spikes[sample].nonzero().flatten()
             keep = crossed[choice_index(self.choices.key, self.run_number, sample, self.step, len(crossed))]
