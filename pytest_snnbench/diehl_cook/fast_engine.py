@@ -229,6 +229,27 @@ def simulate(input_ptr, input_idx, steps, batch, w, theta, learning, c, choice_k
                     w[i, j] = min(max(w[i, j], wmin), wmax)
 
 
+@njit(cache=True)
+def _sparse_rows(dense):
+    """CSR form of a bool matrix: row pointers and the column of each True, in row-major order."""
+    rows, width = dense.shape
+    pointer = np.zeros(rows + 1, dtype=np.int64)
+    total = 0
+    for r in range(rows):
+        for i in range(width):
+            if dense[r, i]:
+                total += 1
+        pointer[r + 1] = total
+    columns = np.empty(total, dtype=np.int64)
+    k = 0
+    for r in range(rows):
+        for i in range(width):
+            if dense[r, i]:
+                columns[k] = i
+                k += 1
+    return pointer, columns
+
+
 def _decay(tc: float, dt: float) -> np.float32:
     """BindsNET's per-step decay, computed by the same float32 torch expression."""
     return f32(torch.exp(-torch.tensor(dt) / torch.tensor(tc)).item())
@@ -269,10 +290,7 @@ class FastEngine:
     def run(self, spikes: torch.Tensor, learning: bool, choices: ChoiceStream,
             record: bool = False) -> RunOutput:
         time, batch = spikes.shape[:2]
-        flat = spikes.reshape(time * batch, -1).cpu()
-        rows, columns = flat.nonzero(as_tuple=True)  # row-major: sorted by row, then input
-        pointer = torch.zeros(time * batch + 1, dtype=torch.long)
-        pointer[1:] = torch.bincount(rows, minlength=time * batch).cumsum(0)
+        pointer, columns = _sparse_rows(spikes.reshape(time * batch, -1).cpu().numpy())
         n = self.parameters.n_neurons
         if learning:
             # BindsNET bounds every weight after each learning step; the normalisation at the end of
@@ -280,7 +298,7 @@ class FastEngine:
             self._weights.clamp_(self.parameters.wmin, self.parameters.wmax)
         counts = np.zeros((batch, n), dtype=np.float32)
         trains = np.zeros((time, batch, n) if record else (0, 0, 0), dtype=np.bool_)
-        simulate(pointer.numpy(), columns.numpy(), time, batch, self._weights.numpy(), self._theta.numpy(),
+        simulate(pointer, columns, time, batch, self._weights.numpy(), self._theta.numpy(),
                  learning, self._constants, np.uint64(choices.key), np.uint64(choices.next_run()),
                  counts, trains)
         self._normalize()
