@@ -41,7 +41,8 @@ class SnnbenchOptions:
     # Image-STDP: network sizes to run (1600 and 6400 take days on a CPU) and training batch size.
     stdp_sizes: tuple[int, ...] = (100, 400)
     stdp_batch: int = 1
-    stdp_engine: str = "fast"  # "fast" (compiled, CPU) or "bindsnet" (the reference); resolved per device
+    stdp_engines: tuple[str, ...] = ("fast",)  # "fast" (compiled, CPU), "bindsnet" (the reference)
+    stdp_samples: int | None = None  # a cap on training samples: throughput probes of slow set-ups
     # Sweeps and repeats (each value becomes a parametrized run of every selected workload).
     intra_op_sweep: tuple[int, ...] = ()
     inter_op_sweep: tuple[int, ...] = ()
@@ -110,10 +111,13 @@ def add_options(parser: pytest.Parser) -> None:
     group.addoption("--snnbench-stdp-batch", default="1", metavar="N",
                     help="Image-STDP training batch size (default: 1, the paper's definition; more is faster "
                          "and recorded with the result).")
-    group.addoption("--snnbench-stdp-engine", default="auto", metavar="ENGINE",
+    group.addoption("--snnbench-stdp-engine", default="auto", metavar="ENGINE[,ENGINE]",
                     help="Image-STDP simulation engine: fast (compiled, event-driven, proven equal to BindsNET; "
                          "CPU only), bindsnet (BindsNET's own code, the reference), or auto (default: fast on "
-                         "the CPU, bindsnet on CUDA).")
+                         "the CPU, bindsnet on CUDA). Two, e.g. bindsnet,fast, run side by side.")
+    group.addoption("--snnbench-stdp-samples", default=None, metavar="N",
+                    help="Stop Image-STDP training after N samples: a throughput probe for set-ups that would "
+                         "train for days (e.g. BindsNET at 6400 neurons). A run stopped before its target fails.")
     group.addoption("--snnbench-speech-task", default="35", metavar="TASK",
                     help="Speech workloads' task: 35 (all 35 words of Speech Commands v0.02, the paper's; "
                          "default) or 12 (10 command words, unknown and silence).")
@@ -229,7 +233,8 @@ def parse_options(config: pytest.Config) -> SnnbenchOptions:
         inter_op_threads=inter_sweep[0] if len(inter_sweep) == 1 else None,
         stdp_sizes=_stdp_sizes(config),
         stdp_batch=_int_option(config, "snnbench_stdp_batch", 1) or 1,
-        stdp_engine=parse_stdp_engine(str(config.getoption("snnbench_stdp_engine")), devices),
+        stdp_engines=parse_stdp_engines(str(config.getoption("snnbench_stdp_engine")), devices),
+        stdp_samples=_int_option(config, "snnbench_stdp_samples", 1),
         intra_op_sweep=intra_sweep if len(intra_sweep) > 1 else (),
         inter_op_sweep=inter_sweep if len(inter_sweep) > 1 else (),
         device_sweep=devices if len(devices) > 1 else (),
@@ -258,18 +263,24 @@ STDP_SIZES = (100, 400, 1600, 6400)
 STDP_ENGINES = ("fast", "bindsnet")
 
 
-def parse_stdp_engine(text: str, devices: tuple[str, ...]) -> str:
-    """``auto`` becomes ``fast`` on the CPU and ``bindsnet`` on CUDA (the fast engine is CPU code)."""
-    engine = text.strip().lower()
+def parse_stdp_engines(text: str, devices: tuple[str, ...]) -> tuple[str, ...]:
+    """Engines in the order given; ``auto`` is ``fast`` on the CPU and ``bindsnet`` on CUDA (the fast
+    engine is CPU code)."""
     on_cuda = any(device.startswith("cuda") for device in devices)
-    if engine == "auto":
-        return "bindsnet" if on_cuda else "fast"
-    if engine not in STDP_ENGINES:
-        raise pytest.UsageError(f"--snnbench-stdp-engine={text!r} is unknown; use fast, bindsnet or auto.")
-    if engine == "fast" and on_cuda:
-        raise pytest.UsageError("--snnbench-stdp-engine=fast runs on the CPU only; with --device=cuda use "
-                                "--snnbench-stdp-engine=bindsnet (or auto).")
-    return engine
+    engines: list[str] = []
+    for part in text.split(","):
+        engine = part.strip().lower()
+        if engine == "auto":
+            engine = "bindsnet" if on_cuda else "fast"
+        if engine not in STDP_ENGINES:
+            raise pytest.UsageError(f"--snnbench-stdp-engine={text!r}: {part.strip()!r} is unknown; use fast, "
+                                    "bindsnet or auto (or two of them, e.g. bindsnet,fast).")
+        if engine == "fast" and on_cuda:
+            raise pytest.UsageError("--snnbench-stdp-engine=fast runs on the CPU only; with --device=cuda use "
+                                    "--snnbench-stdp-engine=bindsnet (or auto).")
+        if engine not in engines:
+            engines.append(engine)
+    return tuple(engines)
 
 
 def _stdp_sizes(config: pytest.Config) -> tuple[int, ...]:

@@ -13,7 +13,7 @@ from bindsnet.models import DiehlAndCook2015
 from pytest_snnbench.diehl_cook import ChoiceStream, Parameters, initial_weights, make_engine
 from pytest_snnbench.diehl_cook.choice import choice_index
 from pytest_snnbench.diehl_cook.fast_engine import _choice_index
-from pytest_snnbench.options import parse_stdp_engine
+from pytest_snnbench.options import parse_stdp_engines
 from pytest_snnbench.stdp import poisson_spike_trains
 from tests.mnist_files import learnable_digits
 
@@ -128,12 +128,12 @@ def test_learning_off_gives_the_same_predictions_and_leaves_thresholds_alone() -
 
 
 def test_engine_option_values() -> None:
-    assert parse_stdp_engine("auto", ("cpu",)) == "fast"
-    assert parse_stdp_engine("auto", ("cuda:0",)) == "bindsnet"
-    assert parse_stdp_engine("BindsNET", ("cpu",)) == "bindsnet"
-    with pytest.raises(pytest.UsageError, match="unknown"):
-        parse_stdp_engine("numba", ("cpu",))
+    assert parse_stdp_engines("auto", ("cpu",)) == ("fast",)
+    assert parse_stdp_engines("auto", ("cuda:0",)) == ("bindsnet",)
+    assert parse_stdp_engines("BindsNET, fast,bindsnet", ("cpu",)) == ("bindsnet", "fast")
+    with pytest.raises(pytest.UsageError, match="'numba' is unknown"):
+        parse_stdp_engines("fast,numba", ("cpu",))
     with pytest.raises(pytest.UsageError, match="CPU only"):
-        parse_stdp_engine("fast", ("cuda",))
+        parse_stdp_engines("fast", ("cuda",))
     with pytest.raises(ValueError, match="CPU only"):
         make_engine("fast", Parameters(n_neurons=4), torch.device("meta"), torch.zeros(784, 4))

@@ -62,6 +62,7 @@ from pytest_snnbench import Batch, Workload, WorkloadContext
 from pytest_snnbench.data import mnist_on_device
 from pytest_snnbench.data.splits import stratified_validation_split
 from pytest_snnbench.diehl_cook import ChoiceStream, Parameters, initial_weights, make_engine
+from pytest_snnbench.options import parse_stdp_engines
 from pytest_snnbench.stdp import SpikeWindow, assign_labels, poisson_spike_trains, vote
 
 pytestmark = [pytest.mark.image, pytest.mark.stdp, pytest.mark.lif]
@@ -130,10 +131,13 @@ class ImageSTDP(Workload):
     n_neurons: int = 100
     training_batch_size: int = 1
     engine_name: str = "fast"
+    sample_cap: int | None = None  # --snnbench-stdp-samples: a throughput probe
 
     def __init__(self, context: WorkloadContext) -> None:
         super().__init__(context)
         self.config = config_for(context.scale, self.n_neurons, self.training_batch_size)
+        if self.sample_cap:
+            self.config = replace(self.config, samples_per_epoch=self.sample_cap, max_epochs=1)
         self.target_accuracy = self.config.target_accuracy
         self.max_epochs = self.config.max_epochs
         self.eval_every_samples = self.config.check_every_samples
@@ -259,20 +263,21 @@ class ImageSTDP(Workload):
 
 
 @lru_cache(maxsize=None)
-def stdp_workload(n_neurons: int, batch_size: int = 1, engine: str = "fast") -> type[ImageSTDP]:
+def stdp_workload(n_neurons: int, batch_size: int = 1, engine: str = "fast",
+                  sample_cap: int | None = None) -> type[ImageSTDP]:
     """The workload class of one network size, training batch size and engine (one class each: the
     runner builds workloads from a class, and the model cache keys on its hyperparameters)."""
     suffix = "" if batch_size == 1 else f"-batch{batch_size}"
     return type(f"ImageSTDP{n_neurons}{suffix.replace('-', '_')}_{engine}", (ImageSTDP,),
                 {"name": f"image-stdp-{n_neurons}{suffix}", "n_neurons": n_neurons,
-                 "training_batch_size": batch_size, "engine_name": engine})
+                 "training_batch_size": batch_size, "engine_name": engine, "sample_cap": sample_cap})
 
 
 LEFT_OUT = ("image-stdp: sizes {sizes} were left out (1600 neurons train for about a day and 6400 for "
             "days on a CPU); run them with --snnbench-stdp-sizes=100,400,1600,6400 (or name the sizes you want).")
 
 
-def _workload_for(snnbench, n_neurons: int) -> type[ImageSTDP]:
+def _workload_for(snnbench, n_neurons: int, engine: str) -> type[ImageSTDP]:
     """Skip a size that was not asked for (and say so once at the end), else its workload class."""
     options = snnbench.options
     if options.scale == "smoke" and n_neurons != 100:
@@ -283,16 +288,32 @@ def _workload_for(snnbench, n_neurons: int) -> type[ImageSTDP]:
         if line not in snnbench.state.extra_summary:
             snnbench.state.extra_summary.append(line)
         pytest.skip(f"{n_neurons} neurons not selected (--snnbench-stdp-sizes={','.join(map(str, options.stdp_sizes))})")
-    return stdp_workload(n_neurons, options.stdp_batch, options.stdp_engine)
+    return stdp_workload(n_neurons, options.stdp_batch, engine, options.stdp_samples)
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Two engines given (--snnbench-stdp-engine=bindsnet,fast): each size runs with each, side by side."""
+    if "engine" not in metafunc.fixturenames:
+        return
+    devices = tuple(part.strip() for part in str(metafunc.config.getoption("device")).split(","))
+    engines = parse_stdp_engines(str(metafunc.config.getoption("snnbench_stdp_engine")), devices)
+    if len(engines) > 1:
+        metafunc.parametrize("engine", engines)
+
+
+@pytest.fixture
+def engine(snnbench) -> str:
+    """The one engine asked for (several engines parametrize the tests instead)."""
+    return snnbench.options.stdp_engines[0]
 
 
 @pytest.mark.training
 @pytest.mark.parametrize("n_neurons", SIZES, ids=[str(size) for size in SIZES])
-def test_image_stdp_training(snnbench, benchmark, n_neurons: int) -> None:
-    snnbench.train(_workload_for(snnbench, n_neurons), benchmark)
+def test_image_stdp_training(snnbench, benchmark, n_neurons: int, engine: str) -> None:
+    snnbench.train(_workload_for(snnbench, n_neurons, engine), benchmark)
 
 
 @pytest.mark.inference
 @pytest.mark.parametrize("n_neurons", SIZES, ids=[str(size) for size in SIZES])
-def test_image_stdp_inference(snnbench, benchmark, n_neurons: int) -> None:
-    snnbench.infer(_workload_for(snnbench, n_neurons), benchmark)
+def test_image_stdp_inference(snnbench, benchmark, n_neurons: int, engine: str) -> None:
+    snnbench.infer(_workload_for(snnbench, n_neurons, engine), benchmark)
