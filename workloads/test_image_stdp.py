@@ -35,9 +35,14 @@ samples the workload:
   3. measures validation accuracy, learning off, on the first ``check_samples`` validation images
      (the same Poisson trains and one-spike choices at every check), simulated in batches: neurons
      of different samples in a batch never interact once learning is off, so this equals running
-     them one by one.
-The value of step 3 is what the training loop sees: the curve, the stop and the asserted target
-are validation accuracy. The checks come every 250 samples at 100 neurons and further apart for
+     them one by one;
+  4. if that screen reaches the target, confirms it on the whole validation split, whose accuracy
+     then stands for the check.
+The value of steps 3-4 is what the training loop sees: the curve, the stop and the asserted target
+are validation accuracy. With learning off the network's accuracy swings from check to check (no
+threshold growth holds back a neuron that STDP just strengthened; seen on validation at 1600
+neurons: 0.87, 0.50, 0.87 on three checks in a row), so stopping at the first 1,000-image screen
+over the target picks a lucky crossing; the confirmation on 5,000 images keeps that bias small. The checks come every 250 samples at 100 neurons and further apart for
 the bigger networks (whose checks cost more), so that checking stays well under half of the time
 to target; this spacing was set from the cost of a check, not from any accuracy. The running
 estimates, the assignments and the number of samples seen are in the record under ``data.stdp``.
@@ -217,16 +222,21 @@ class ImageSTDP(Workload):
             running = float((vote(counts, self.assignments, N_CLASSES) == labels).float().mean())
         self.since_check = []
         self.prepare_evaluation()
+        screened = accuracy = self._validation_accuracy(self._check_count())
+        confirmed = None
+        if screened >= self.target_accuracy and self._check_count() < len(self.validation_labels):
+            confirmed = accuracy = self._validation_accuracy(len(self.validation_labels))
+        self.checks.append({"samples": self.samples_seen, "running_accuracy": running,
+                            "validation_accuracy": screened, "confirmation_accuracy": confirmed})
+        return accuracy
+
+    def _validation_accuracy(self, count: int) -> float:
         correct = total = 0
         with torch.no_grad():
-            for batch in self._held_out_batches(self.validation_images, self.validation_labels,
-                                                self._check_count()):
+            for batch in self._held_out_batches(self.validation_images, self.validation_labels, count):
                 correct += int((self.predict(batch) == batch.targets).sum())
                 total += batch.size
-        accuracy = correct / total
-        self.checks.append({"samples": self.samples_seen, "running_accuracy": running,
-                            "validation_accuracy": accuracy})
-        return accuracy
+        return correct / total
 
     def prepare_evaluation(self) -> None:
         """New assignments from the latest training samples (learning was on while they ran)."""

@@ -123,25 +123,27 @@ def simulate(input_ptr, input_idx, steps, batch, w, theta, learning, c, choice_k
                 if crossings[j] > zero:
                     theta[j] = theta[j] + theta_plus * crossings[j]
         for b in range(batch):
-            # -- spike traces: input layer, then excitatory layer --
-            for i in range(n_in):
-                trace_in[b, i] = trace_in[b, i] * trace_decay
-            row = t * batch + b
-            for k in range(input_ptr[row], input_ptr[row + 1]):
-                trace_in[b, input_idx[k]] = one
-            for q in range(n_traced):
-                j = traced_list[q]
-                trace_e[b, j] = trace_e[b, j] * trace_decay
+            # -- spike traces (input layer, then excitatory layer): only STDP reads them --
+            if learning:
+                for i in range(n_in):
+                    trace_in[b, i] = trace_in[b, i] * trace_decay
+                row = t * batch + b
+                for k in range(input_ptr[row], input_ptr[row + 1]):
+                    trace_in[b, input_idx[k]] = one
+                for q in range(n_traced):
+                    j = traced_list[q]
+                    trace_e[b, j] = trace_e[b, j] * trace_decay
             j = spike_e[b]
             if j >= 0:
-                trace_e[b, j] = one
                 counts[b, j] += one
                 if recording:
                     record[t, b, j] = True
-                if not traced[j]:
-                    traced[j] = True
-                    traced_list[n_traced] = j
-                    n_traced += 1
+                if learning:
+                    trace_e[b, j] = one
+                    if not traced[j]:
+                        traced[j] = True
+                        traced_list[n_traced] = j
+                        n_traced += 1
             # -- inhibitory layer (LIFNodes.forward); its input is the previous excitatory spike --
             n_spikes = 0
             for j in range(n):
