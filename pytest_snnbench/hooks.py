@@ -12,7 +12,7 @@ Every declared option joins the plugin's "snnbench" option group (so sweeps forw
 child processes), is parsed and validated at start-up like the core options (a ``ValueError`` from
 ``parse`` becomes a usage error naming the option), and reaches the workload test through
 ``snnbench.option("myload_width")`` (also ``WorkloadContext.option``). A default that selects (such as
-``--snnbench-stdp-sizes=100,400``) is a workload's default selection. A check that needs several
+``--snnbench-stdp-sizes=100,400,1600``) is a workload's default selection. A check that needs several
 values, or the core's (e.g. the device), goes in ``options.add_check(check)``: ``check(values, core)``
 gets the parsed values and the core's ``SnnbenchOptions`` and raises ``ValueError`` to stop the session.
 

@@ -11,7 +11,7 @@ from typing import Any
 from .training import InferenceOutcome, TrainingOutcome
 
 SCHEMA = "snnbench-record/1"
-PACKAGES = ("torch", "torchvision", "torchaudio", "snntorch", "bindsnet", "norse", "numpy",
+PACKAGES = ("torch", "torchvision", "torchaudio", "snntorch", "bindsnet", "norse", "numba", "numpy",
             "pytest", "pytest-benchmark")
 
 
@@ -50,6 +50,7 @@ def common_record(workload, phase: str, run_settings: dict[str, Any]) -> dict[st
         **run_settings,  # seed, device, scale, thread counts, determinism
         "time_steps": hyper.get("time_steps"),
         "batch_size": hyper.get("batch_size"),
+        "engine": hyper.get("engine"),  # the simulation engine, where a workload offers several
         "target_accuracy": workload.target_accuracy,
         "hyperparameters": hyper,
         "data": workload.data_info(),

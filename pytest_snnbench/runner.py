@@ -58,7 +58,8 @@ class ResultRow:
             target=record["target_accuracy"],
             time_to_target_s=record.get("time_to_target_s"),
             throughput=record["train_throughput_samples_per_s" if training else "inference_throughput_samples_per_s"],
-            note=note,
+            note=", ".join(part for part in (f"engine {record['engine']}" if record.get("engine") else "", note)
+                           if part),
         )
 
 
@@ -81,8 +82,21 @@ class SessionState:
     def add_result(self, item: pytest.Item, variant: RunVariant, record: dict[str, Any], note: str = "") -> None:
         """One workload run's record, for the summary table, the gate, repeatability and the report."""
         self.records[item.name] = record
-        self.runs.append((getattr(item, "originalname", item.name), variant, record))
+        self.runs.append((_workload_test_name(item, variant), variant, record))
         self.results.append(ResultRow.from_record(item.name, record, note))
+
+
+def _workload_test_name(item: pytest.Item, variant: RunVariant) -> str:
+    """The test id without the run variant's part (``test_x[400-repeat2]`` -> ``test_x[400]``), so
+    that repeats and seeds of one workload are grouped together and different workloads never are."""
+    base = getattr(item, "originalname", item.name)
+    if not item.name.startswith(base + "["):
+        return base
+    own = item.name[len(base) + 1:-1]
+    if variant.label:
+        own = own.replace(variant.label, "", 1)
+    own = "-".join(part for part in own.split("-") if part)
+    return f"{base}[{own}]" if own else base
 
 
 def _endless(workload: Workload) -> Iterator[Batch]:

@@ -7,43 +7,48 @@ so two runs with the same spikes give the same assignments and predictions.
 """
 from __future__ import annotations
 
+import numpy as np
 import torch
+from numba import njit
 
 UNASSIGNED = -1  # a neuron that never fired in the labelling window votes for no class
 ABSTAIN = -1  # a sample that made no assigned neuron fire is predicted as no class (counts as wrong)
 
 
-def poisson_spike_trains(rates: torch.Tensor, time: int, generator: torch.Generator | None = None,
-                         chunk: int = 48) -> torch.Tensor:
+def poisson_spike_trains(rates: torch.Tensor, time: int, generator: torch.Generator | None = None) -> torch.Tensor:
     """Spike trains [time, *rates.shape] (bool) with the distribution of ``bindsnet.encoding.poisson`` (dt 1 ms).
 
     BindsNET draws, for every input and every one of ``time + 1`` slots, an inter-spike interval
     from Poisson(1000 / rate) (a zero interval counts as 1) and puts a spike at each running sum
     that falls in [1, time]. Drawing all ``time + 1`` intervals wastes most of the draws: with
     MNIST's rates (at most 128 Hz, mean interval >= 7.8 steps) a few dozen intervals pass the end.
-    Here intervals are drawn ``chunk`` at a time, and only inputs whose running sum has not yet
-    passed ``time`` get another chunk, which gives exactly the same distribution of spike trains
-    at a fraction of the cost. Zero rates never spike. The generator makes the trains reproducible
-    without touching the global RNG.
+    Here each input draws intervals only until its running sum passes ``time``, in compiled code,
+    which gives exactly the same distribution of spike trains at a fraction of the cost. Zero rates
+    never spike. The stream is seeded from ``generator`` (one draw per call), so the trains are
+    reproducible without touching the global RNG.
     """
     if (rates < 0).any():
         raise ValueError("Poisson rates must be non-negative")
-    flat = rates.reshape(-1)
-    spikes = torch.zeros(time, flat.numel(), dtype=torch.bool, device=rates.device)
-    active = flat.nonzero().squeeze(1)
-    elapsed = torch.zeros(active.numel(), dtype=torch.long, device=rates.device)
-    mean_interval = 1000.0 / flat[active].float()
-    while active.numel():
-        draws = torch.poisson(mean_interval.expand(chunk, -1).contiguous(), generator=generator)
-        intervals = draws.clamp_(min=1).long()  # BindsNET turns zero intervals into 1
-        times = elapsed + intervals.cumsum(0)  # [chunk, active]
-        inside = times <= time
-        step, column = inside.nonzero(as_tuple=True)
-        spikes[times[step, column] - 1, active[column]] = True
-        elapsed = times[-1]
-        going = elapsed <= time  # these inputs may spike again after this chunk
-        active, elapsed, mean_interval = active[going], elapsed[going], mean_interval[going]
-    return spikes.view(time, *rates.shape)
+    flat = rates.detach().reshape(-1).cpu().double().numpy()
+    seed = int(torch.randint(0, 2**62, (1,), generator=generator))
+    spikes = np.zeros((time, flat.size), dtype=np.bool_)
+    _poisson_trains(flat, time, seed, spikes)
+    return torch.from_numpy(spikes).view(time, *rates.shape).to(rates.device)
+
+
+@njit(cache=True)
+def _poisson_trains(rates, time, seed, spikes):
+    np.random.seed(seed)
+    for i in range(rates.size):
+        if rates[i] <= 0.0:
+            continue
+        mean_interval = 1000.0 / rates[i]
+        elapsed = 0
+        while True:
+            elapsed += max(1, np.random.poisson(mean_interval))  # BindsNET turns zero intervals into 1
+            if elapsed > time:
+                break
+            spikes[elapsed - 1, i] = True
 
 
 def assign_labels(counts: torch.Tensor, labels: torch.Tensor, n_classes: int) -> torch.Tensor:

@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from pytest_snnbench.repeatability import first_difference, mlperf_time_to_target, spread
-from tests.conftest import read_records
+from tests.conftest import REPO, read_records, snnbench_args
 
 
 def test_intra_op_sweep_runs_each_value_in_this_process(toy_session, pytester: pytest.Pytester) -> None:
@@ -43,6 +43,30 @@ def test_one_seed_repeated_gives_identical_curves(toy_session) -> None:
     result.assert_outcomes(passed=6)
     result.stdout.fnmatch_lines(["*repeatability, test_toy_training (cpu*), seed 0: identical in all 3 runs*",
                                  "*repeatability, test_toy_inference (cpu*), seed 0: identical in all 3 runs*"])
+
+
+def test_repeats_compare_each_parametrized_workload_with_itself(pytester: pytest.Pytester, monkeypatch, tmp_path) -> None:
+    """Two workloads behind one test function (as Image-STDP's sizes) are two repeatability groups."""
+    pytester.makepyfile(test_toy_sizes="""
+import pytest
+from tests.toy_workload import ToyWorkload
+
+class Slow(ToyWorkload):
+    name = "toy-slow"
+    eval_every_samples = 32
+
+@pytest.mark.training
+@pytest.mark.parametrize("kind", [ToyWorkload, Slow], ids=["fast", "slow"])
+def test_toy_sizes(snnbench, benchmark, kind):
+    snnbench.train(kind, benchmark)
+""")
+    monkeypatch.setenv("PYTHONPATH", str(REPO))
+    result = pytester.runpytest_subprocess(*snnbench_args(tmp_path, tmp_path / "cache", "test_toy_sizes.py",
+                                                          "--snnbench-repeat=2"))
+    result.assert_outcomes(passed=4)
+    result.stdout.fnmatch_lines(["*repeatability, test_toy_sizes[[]fast[]] (cpu*), seed 0: identical in all 2 runs*",
+                                 "*repeatability, test_toy_sizes[[]slow[]] (cpu*), seed 0: identical in all 2 runs*"])
+    assert "DIFFER" not in result.stdout.str()
 
 
 def test_several_seeds_report_spread_and_mlperf_aggregate(toy_session, pytester: pytest.Pytester) -> None:
