@@ -47,6 +47,7 @@ class SnnbenchOptions:
     repeat: int = 1
     compare_fail: tuple = ()  # gate.Bound items
     report_dir: Path | None = None
+    progress_every: float = 30.0  # seconds between progress lines on long stretches (0: evaluations only)
     thread_search: tuple[int, ...] = ()  # intra-op counts to try before each training run
 
     @property
@@ -96,8 +97,23 @@ def add_options(parser: pytest.Parser) -> None:
     group.addoption("--snnbench-thread-search", default=None, metavar="N,N,...",
                     help="Before each training run, time a few steps at each of these intra-op thread counts "
                          "and train with the fastest (recorded with the result).")
+    group.addoption("--snnbench-progress-every", default="30", metavar="SECONDS",
+                    help="Live progress: a line per evaluation, and between evaluations at most one line per "
+                         "SECONDS (default 30; 0: evaluation lines only). -q shows evaluation lines only.")
     group.addoption("--snnbench-report", default=None, metavar="DIR",
                     help="At the end of the session, write PNG figures and report.html to DIR.")
+
+def _seconds_option(config: pytest.Config, name: str) -> float:
+    raw = config.getoption(name)
+    try:
+        value = float(raw)
+    except (TypeError, ValueError):
+        value = -1.0
+    if value < 0:
+        flag = "--" + name.replace("_", "-")
+        raise pytest.UsageError(f"{flag}={raw!r}: give a number of seconds, 0 or more, e.g. {flag}=30.")
+    return value
+
 
 def _int_option(config: pytest.Config, name: str, minimum: int) -> int | None:
     raw = config.getoption(name)
@@ -211,6 +227,7 @@ def parse_options(config: pytest.Config) -> SnnbenchOptions:
         repeat=repeat,
         compare_fail=compare_fail,
         report_dir=Path(report).expanduser().resolve() if report else None,
+        progress_every=_seconds_option(config, "snnbench_progress_every"),
         thread_search=thread_search,
     )
 

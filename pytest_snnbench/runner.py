@@ -21,6 +21,7 @@ from .device import describe
 from .models import ModelStore, model_key
 from .options import SnnbenchOptions
 from .profiling import profile_steps
+from .progress import Progress
 from .record import inference_record, training_record
 from .thread_search import search_intra_op_threads
 from .threads import ThreadSettings
@@ -165,6 +166,16 @@ class WorkloadRunner:
         return profile_steps(predict, itertools.cycle(list(workload.test_batches())),
                              self.options.profile_warmup_steps, self.options.profile_steps, self.device, phase)
 
+    def _progress(self, label: str, target: float, budget: int | None) -> Progress:
+        """Progress lines through the terminal reporter: shown without -s; under -q evaluations only."""
+        config = self.request.config
+        terminal = config.pluginmanager.get_plugin("terminalreporter")
+        capture = config.pluginmanager.get_plugin("capturemanager")
+        label = f"{label}[{self.variant.label}]" if self.variant.label else label
+        return Progress(terminal, label, target, budget, interval=self.options.progress_every,
+                        quiet=(config.getoption("verbose") or 0) < 0,
+                        uncaptured=capture.global_and_fixture_disabled if capture else None)
+
     def _cache_key(self, workload: Workload) -> str:
         return model_key(workload.name, workload.hyperparameters(), str(workload.data_info().get("fingerprint")),
                          self.variant.seed, self.options.scale)
@@ -191,7 +202,9 @@ class WorkloadRunner:
             search = search_intra_op_threads(throwaway.train_step, _endless(throwaway), self.options.thread_search,
                                              self.device)
         workload = self.create(workload_type, settings)
+        progress = self._progress(f"{workload.name}-training", workload.target_accuracy, workload.sample_budget())
         outcome: TrainingOutcome = benchmark.pedantic(train_to_target, args=(workload, self.device),
+                                                      kwargs={"progress": progress},
                                                       rounds=1, iterations=1, warmup_rounds=0)
         record = training_record(workload, outcome, self.run_settings())
         if profile is not None:
@@ -225,7 +238,9 @@ class WorkloadRunner:
             warnings.warn(SnnbenchNotice(
                 f"{workload.name}: no trained model from this run or the cache; training one first "
                 "(untimed, not part of the inference result)."), stacklevel=2)
-            outcome = train_to_target(workload, self.device)
+            outcome = train_to_target(workload, self.device, progress=self._progress(
+                f"{workload.name}-training (untimed, for inference)", workload.target_accuracy,
+                workload.sample_budget()))
             if outcome.status == DIVERGED:
                 pytest.fail(f"{workload.name}: training the model for inference diverged: {outcome.divergence}."
                             f"\n{outcome.curve.format()}", pytrace=False)
@@ -236,7 +251,9 @@ class WorkloadRunner:
         with torch.no_grad():  # warm-up: first-call allocations stay out of the timing
             workload.begin_test_pass()
             workload.predict(next(iter(workload.test_batches())))
+        progress = self._progress(f"{workload.name}-inference", workload.target_accuracy, None)
         outcome: InferenceOutcome = benchmark.pedantic(run_inference, args=(workload, self.device),
+                                                       kwargs={"progress": progress},
                                                        rounds=1, iterations=1, warmup_rounds=0)
         record = inference_record(workload, outcome, self.run_settings(), source)
         record["model_reached_target"] = reached

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -9,6 +10,7 @@ import torch
 
 from .curve import AccuracyCurve, CurvePoint
 from .device import clock
+from .progress import Progress
 from .workload import Workload, count_correct
 
 REACHED, MISSED, DIVERGED = "reached", "missed", "diverged"
@@ -73,16 +75,27 @@ class _Run:
 
 
 def train_to_target(workload: Workload, device: torch.device,
-                    on_evaluation: Callable[[CurvePoint], None] | None = None) -> TrainingOutcome:
+                    on_evaluation: Callable[[CurvePoint], None] | None = None,
+                    progress: Progress | None = None) -> TrainingOutcome:
     """Train until the test accuracy reaches the workload's target or its epoch budget runs out.
 
     Evaluations run every ``eval_every_samples`` training samples and at the end of each epoch,
     and count towards the time, as MLPerf's time to accuracy does. A NaN or infinite loss ends
-    the run at once with status ``diverged``; what was measured until then is kept.
+    the run at once with status ``diverged``; what was measured until then is kept. ``progress``
+    shows each evaluation and, on long stretches between them, a line now and then.
     """
     run = _Run(workload, torch.device(device), AccuracyCurve(workload.target_accuracy), clock(device))
     every = workload.eval_every_samples
     next_evaluation = every or 0
+    due = progress.next_due if progress else float("inf")
+
+    def evaluated(point: CurvePoint) -> None:
+        nonlocal due
+        if on_evaluation:
+            on_evaluation(point)
+        if progress:
+            progress.evaluation(point.epoch, point.samples, point.accuracy, workload.check_split)
+            due = progress.next_due
 
     def finish(status: str, epoch: int, divergence: str | None = None) -> TrainingOutcome:
         seconds = clock(device) - run.started
@@ -105,14 +118,15 @@ def train_to_target(workload: Workload, device: torch.device,
             if every and run.samples >= next_evaluation:
                 next_evaluation += every
                 point = run.evaluate(epoch)
-                if on_evaluation:
-                    on_evaluation(point)
+                evaluated(point)
                 if point.accuracy >= workload.target_accuracy:
                     return finish(REACHED, epoch)
+            elif time.perf_counter() >= due:  # one clock read per step; a line only when one is due
+                progress.step(epoch, run.samples)
+                due = progress.next_due
         if not run.curve.points or run.curve.points[-1].samples != run.samples:
             point = run.evaluate(epoch)
-            if on_evaluation:
-                on_evaluation(point)
+            evaluated(point)
             if point.accuracy >= workload.target_accuracy:
                 return finish(REACHED, epoch)
     return finish(MISSED, epoch)
@@ -129,9 +143,11 @@ class InferenceOutcome:
         return self.samples / self.seconds if self.seconds > 0 else None
 
 
-def run_inference(workload: Workload, device: torch.device) -> InferenceOutcome:
+def run_inference(workload: Workload, device: torch.device, progress: Progress | None = None) -> InferenceOutcome:
     """Predict the whole test set once; the accuracy comes from the same pass that is timed."""
     begin = clock(device)
-    correct, total = count_correct(workload)
+    correct, total = count_correct(workload, progress)
     seconds = clock(device) - begin
+    if progress:
+        progress.finished_pass(total, correct / total)
     return InferenceOutcome(correct / total, total, seconds)

@@ -18,6 +18,7 @@ tensors and whose model is one ``torch.nn.Module``.
 """
 from __future__ import annotations
 
+import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -82,6 +83,7 @@ class Workload(ABC):
     target_accuracy: float  # test accuracy in [0, 1] that training must reach
     max_epochs: int  # training budget
     eval_every_samples: int | None = None  # None: evaluate once per epoch
+    check_split: str = "test"  # the split ``evaluate`` measures (shown in progress lines)
 
     def __init__(self, context: WorkloadContext) -> None:
         self.context = context
@@ -118,6 +120,14 @@ class Workload(ABC):
         """Called before every pass over test batches (checks, warm-up, the timed pass, profiling):
         reset what must be identical on every pass, e.g. a noise generator or per-pass tallies."""
 
+    def sample_budget(self) -> int | None:
+        """Training samples until the end of the budget (for progress lines), if known."""
+        return None
+
+    def test_samples(self) -> int | None:
+        """Samples in the test set (for progress lines), if known."""
+        return None
+
     def prepare_evaluation(self) -> None:
         """Work needed before predictions are valid (e.g. STDP label assignment). Counted in time to target."""
 
@@ -140,15 +150,19 @@ class Workload(ABC):
     def load_state_dict(self, state: dict[str, Any]) -> None: ...
 
 
-def count_correct(workload: Workload) -> tuple[int, int]:
-    """Correct predictions and samples over the whole test set, without gradients."""
+def count_correct(workload: Workload, progress: Any = None) -> tuple[int, int]:
+    """Correct predictions and samples over the whole test set, without gradients; ``progress``
+    (a ``progress.Progress``) shows a line now and then on a long pass."""
     correct = total = 0
+    expected = workload.test_samples()
     workload.begin_test_pass()
     with torch.no_grad():
         for batch in workload.test_batches():
             predicted = workload.predict(batch)
             correct += int((predicted == batch.targets).sum())
             total += batch.size
+            if progress is not None and time.perf_counter() >= progress.next_due:
+                progress.pass_progress(total, expected or total)
     if total == 0:
         raise RuntimeError(f"{workload.name}: the test set is empty")
     return correct, total
@@ -179,6 +193,15 @@ class TensorDataWorkload(Workload):
         for start in range(0, len(order), self.batch_size):
             index = order[start:start + self.batch_size]
             yield Batch(self.augment(self.train_inputs[index]), self.train_labels[index])
+
+    def sample_budget(self) -> int | None:
+        per_epoch = len(self.train_labels)
+        if self.samples_per_epoch is not None:
+            per_epoch = min(per_epoch, self.samples_per_epoch)
+        return per_epoch * self.max_epochs
+
+    def test_samples(self) -> int | None:
+        return len(self.test_labels)
 
     def augment(self, inputs: torch.Tensor) -> torch.Tensor:
         """Training inputs of one batch, changed as the workload trains on them (default: unchanged)."""

@@ -49,6 +49,9 @@ class ToyWorkload(Workload):
             return loss * float("nan")
         return loss
 
+    def sample_budget(self) -> int:
+        return 192 * self.max_epochs
+
     def test_batches(self) -> Iterator[Batch]:
         yield Batch(self.inputs[192:], self.labels[192:])
 

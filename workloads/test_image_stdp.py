@@ -134,6 +134,7 @@ class ImageSTDP(TensorDataWorkload):
     ``sample_cap`` (--snnbench-stdp-samples) stops training early, for throughput probes."""
 
     name = "image-stdp"
+    check_split = "validation"
 
     def __init__(self, context: WorkloadContext, n_neurons: int = 100, batch_size: int = 1,
                  engine: str = "fast", sample_cap: int | None = None) -> None:
