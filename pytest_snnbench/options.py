@@ -48,6 +48,7 @@ class SnnbenchOptions:
     compare_fail: tuple = ()  # gate.Bound items
     report_dir: Path | None = None
     progress_every: float = 30.0  # seconds between progress lines on long stretches (0: evaluations only)
+    results_path: Path | None = None  # every finished workload's record, appended at once (results.py)
     thread_search: tuple[int, ...] = ()  # intra-op counts to try before each training run
 
     @property
@@ -100,6 +101,9 @@ def add_options(parser: pytest.Parser) -> None:
     group.addoption("--snnbench-progress-every", default="30", metavar="SECONDS",
                     help="Live progress: a line per evaluation, and between evaluations at most one line per "
                          "SECONDS (default 30; 0: evaluation lines only). -q shows evaluation lines only.")
+    group.addoption("--snnbench-results", default=None, metavar="PATH",
+                    help="JSON Lines file that each finished workload's record is added to at once, so that a "
+                         "killed session keeps what it finished (default: results.jsonl in the cache folder).")
     group.addoption("--snnbench-report", default=None, metavar="DIR",
                     help="At the end of the session, write PNG figures and report.html to DIR.")
 
@@ -228,6 +232,7 @@ def parse_options(config: pytest.Config) -> SnnbenchOptions:
         compare_fail=compare_fail,
         report_dir=Path(report).expanduser().resolve() if report else None,
         progress_every=_seconds_option(config, "snnbench_progress_every"),
+        results_path=Path(config.getoption("snnbench_results") or cache_path / "results.jsonl").expanduser(),
         thread_search=thread_search,
     )
 

@@ -78,8 +78,13 @@ def pytest_configure(config: pytest.Config) -> None:
     if not options.enabled:
         return
     from .determinism import prepare_environment
+    from .results import ResultsFileError, check_writable
     from .threads import apply_thread_settings
 
+    try:
+        check_writable(options.results_path)  # before hours of training, not after
+    except ResultsFileError as error:
+        raise pytest.UsageError(str(error)) from None
     prepare_environment()
     # As early as pytest lets a plugin run: the inter-op pool is fixed once parallel work starts.
     threads, problem = apply_thread_settings(options.intra_op_threads, options.inter_op_threads)

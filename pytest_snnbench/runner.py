@@ -23,6 +23,7 @@ from .options import SnnbenchOptions
 from .profiling import profile_steps
 from .progress import Progress
 from .record import inference_record, training_record
+from .results import append_record, session_id
 from .thread_search import search_intra_op_threads
 from .threads import ThreadSettings
 from .training import DIVERGED, REACHED, InferenceOutcome, TrainingOutcome, run_inference, train_to_target
@@ -79,12 +80,19 @@ class SessionState:
     records: dict[str, dict[str, Any]] = field(default_factory=dict)
     runs: list[tuple[str, RunVariant, dict[str, Any]]] = field(default_factory=list)
     analysis: dict[str, Any] = field(default_factory=dict)  # gate and repeatability, saved in the JSON
+    session: str = field(default_factory=session_id)  # tags this session's lines in the results file
 
     def add_result(self, item: pytest.Item, variant: RunVariant, record: dict[str, Any], note: str = "") -> None:
         """One workload run's record, for the summary table, the gate, repeatability and the report."""
         self.records[item.name] = record
         self.runs.append((_workload_test_name(item, variant), variant, record))
         self.results.append(ResultRow.from_record(item.name, record, note))
+        if self.options.results_path is not None:
+            try:  # at once: a session killed later keeps this record
+                append_record(self.options.results_path, self.session, item.nodeid, record)
+            except OSError as error:
+                self.extra_summary.append(f"results file {self.options.results_path} not written for "
+                                          f"{item.name}: {error}; the record is in pytest-benchmark's JSON only")
 
 
 def _workload_test_name(item: pytest.Item, variant: RunVariant) -> str:

@@ -124,6 +124,7 @@ def run_in_child(item: pytest.Item, variant: RunVariant, forwarded: list[str],
         report = Path(folder) / "child.json"
         command = [sys.executable, "-m", "pytest", "--snnbench", f"{item.path}::{item.originalname}",
                    *forwarded, *variant.child_arguments(), f"--benchmark-json={report}",
+                   f"--snnbench-results={Path(folder) / 'child-results.jsonl'}",  # the parent writes the record
                    "-p", "no:cacheprovider", "-q", "-rN"]
         completed = subprocess.run(command, cwd=item.config.invocation_params.dir, capture_output=True,
                                    text=True, check=False)

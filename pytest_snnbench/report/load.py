@@ -27,6 +27,8 @@ class Run:
 
 def load_run(path: Path) -> Run:
     path = Path(path)
+    if path.suffix == ".jsonl":
+        return _load_results_file(path)
     try:
         data = json.loads(path.read_text())
     except FileNotFoundError:
@@ -42,3 +44,22 @@ def load_run(path: Path) -> Run:
         raise ReportInputError(f"{path}: a benchmark JSON without SNNBench records (run pytest --snnbench "
                                "with --benchmark-json)")
     return run
+
+
+def _load_results_file(path: Path) -> Run:
+    """The latest session of a results file (``--snnbench-results``), as a run."""
+    from ..results import read_results
+
+    try:
+        entries = read_results(path)
+    except FileNotFoundError:
+        raise ReportInputError(f"{path}: no such file") from None
+    except UnicodeDecodeError as error:
+        raise ReportInputError(f"{path}: not a results file ({error})") from None
+    if not entries:
+        raise ReportInputError(f"{path}: a results file without records (written by pytest --snnbench, "
+                               "--snnbench-results)")
+    session = entries[-1]["session"]
+    benchmarks = [{"name": entry["test"].rsplit("::", 1)[-1], "extra_info": entry["record"]}
+                  for entry in entries if entry["session"] == session]
+    return Run(f"{path.stem}-{session}", benchmarks)
