@@ -269,8 +269,9 @@ class ImageSTDP(TensorDataWorkload):
         self.samples_seen = int(state["train_samples_seen"])
 
 
-LEFT_OUT = ("image-stdp: sizes {sizes} were left out (6400 neurons train for hours even with the fast engine); "
-            "run them with --snnbench-stdp-sizes=100,400,1600,6400 (or name the sizes you want).")
+LEFT_OUT = ("image-stdp: sizes {sizes} were left out (the default leaves out 6400 neurons, which train for hours "
+            "even with the fast engine); run them with --snnbench-stdp-sizes=100,400,1600,6400 (or name the sizes "
+            "you want).")
 
 
 def _settings(snnbench, n_neurons: int, engine: str) -> dict[str, Any]:
