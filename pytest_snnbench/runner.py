@@ -174,9 +174,11 @@ class WorkloadRunner:
         return profile_steps(predict, itertools.cycle(list(workload.test_batches())),
                              self.options.profile_warmup_steps, self.options.profile_steps, self.device, phase)
 
-    def _progress(self, label: str, target: float, budget: int | None) -> Progress:
+    def _progress(self, label: str, target: float, budget: int | None, engine: str | None = None) -> Progress:
         """Progress lines through the terminal reporter: shown without -s; under -q evaluations only."""
         config = self.request.config
+        if engine:  # two engines may run side by side
+            label = f"{label} ({engine})"
         terminal = config.pluginmanager.get_plugin("terminalreporter")
         capture = config.pluginmanager.get_plugin("capturemanager")
         label = f"{label}[{self.variant.label}]" if self.variant.label else label
@@ -210,7 +212,8 @@ class WorkloadRunner:
             search = search_intra_op_threads(throwaway.train_step, _endless(throwaway), self.options.thread_search,
                                              self.device)
         workload = self.create(workload_type, settings)
-        progress = self._progress(f"{workload.name}-training", workload.target_accuracy, workload.sample_budget())
+        progress = self._progress(f"{workload.name}-training", workload.target_accuracy, workload.sample_budget(),
+                                  workload.hyperparameters().get("engine"))
         outcome: TrainingOutcome = benchmark.pedantic(train_to_target, args=(workload, self.device),
                                                       kwargs={"progress": progress},
                                                       rounds=1, iterations=1, warmup_rounds=0)
@@ -259,7 +262,8 @@ class WorkloadRunner:
         with torch.no_grad():  # warm-up: first-call allocations stay out of the timing
             workload.begin_test_pass()
             workload.predict(next(iter(workload.test_batches())))
-        progress = self._progress(f"{workload.name}-inference", workload.target_accuracy, None)
+        progress = self._progress(f"{workload.name}-inference", workload.target_accuracy, None,
+                                  workload.hyperparameters().get("engine"))
         outcome: InferenceOutcome = benchmark.pedantic(run_inference, args=(workload, self.device),
                                                        kwargs={"progress": progress},
                                                        rounds=1, iterations=1, warmup_rounds=0)
