@@ -150,14 +150,15 @@ class Workload(ABC):
     def load_state_dict(self, state: dict[str, Any]) -> None: ...
 
 
-def count_correct(workload: Workload, progress: Any = None) -> tuple[int, int]:
-    """Correct predictions and samples over the whole test set, without gradients; ``progress``
-    (a ``progress.Progress``) shows a line now and then on a long pass."""
+def count_correct(workload: Workload, progress: Any = None,
+                  batches: Iterable[Batch] | None = None) -> tuple[int, int]:
+    """Correct predictions and samples over the whole test set (or ``batches``, e.g. a validation
+    split), without gradients; ``progress`` (a ``progress.Progress``) shows a line now and then."""
     correct = total = 0
-    expected = workload.test_samples()
+    expected = workload.test_samples() if batches is None else None
     workload.begin_test_pass()
     with torch.no_grad():
-        for batch in workload.test_batches():
+        for batch in workload.test_batches() if batches is None else batches:
             predicted = workload.predict(batch)
             correct += int((predicted == batch.targets).sum())
             total += batch.size

@@ -68,6 +68,7 @@ from pytest_snnbench.data.splits import stratified_validation_split
 from pytest_snnbench.diehl_cook import ChoiceStream, Parameters, initial_weights, make_engine
 from pytest_snnbench.plugin import workload_options
 from pytest_snnbench.stdp import SpikeWindow, assign_labels, poisson_spike_trains, vote
+from pytest_snnbench.workload import count_correct
 
 from .image_plugin import STDP_SIZES as SIZES  # the workload's options are declared in image_plugin.py
 from .image_plugin import resolve_stdp_engine
@@ -228,12 +229,7 @@ class ImageSTDP(TensorDataWorkload):
         return accuracy
 
     def _validation_accuracy(self, count: int) -> float:
-        correct = total = 0
-        self.begin_test_pass()
-        with torch.no_grad():
-            for batch in self._validation_batches(count):
-                correct += int((self.predict(batch) == batch.targets).sum())
-                total += batch.size
+        correct, total = count_correct(self, batches=self._validation_batches(count))
         return correct / total
 
     def _validation_batches(self, count: int) -> Iterator[Batch]:
