@@ -112,3 +112,38 @@ def mnist_on_device(context) -> Mnist:
     """MNIST for a workload: read once per session, moved once per device."""
     on_cpu = context.dataset("mnist", lambda: load_mnist(context.data_dir, context.allow_download))
     return context.dataset(f"mnist@{context.device}", lambda: on_cpu.to(context.device))
+
+
+VALIDATION_SIZE = 5000  # held out of the 60,000 training images, class-stratified
+
+
+@dataclass(frozen=True)
+class MnistSplits:
+    """Three splits, three jobs: train on ``train``, decide on ``validation``, report on ``test``."""
+
+    train: MnistSplit  # the training images outside the validation split, in their file order
+    validation: MnistSplit  # a fixed, class-stratified, class-interleaved hold-out of the training images
+    test: MnistSplit  # the 10,000 test images, untouched
+    summary: dict[str, object]
+
+    def info(self) -> dict[str, object]:
+        return dict(self.summary)
+
+
+def mnist_splits(context, validation_size: int = VALIDATION_SIZE) -> MnistSplits:
+    """MNIST's three splits on the workload's device. The validation split depends on the data
+    alone (never on the seed), so every run decides on the same images; its fingerprint is recorded."""
+    from .splits import stratified_validation_split
+
+    mnist = mnist_on_device(context)
+
+    def build() -> MnistSplits:
+        split = stratified_validation_split(mnist.train.labels, validation_size)
+        keep, held_out = split.train.to(mnist.train.labels.device), split.validation.to(mnist.train.labels.device)
+        summary = {**mnist.info(), **split.info(), "train_samples": int(keep.numel()),
+                   "train_samples_in_file": len(mnist.train)}
+        return MnistSplits(MnistSplit(mnist.train.images[keep], mnist.train.labels[keep]),
+                           MnistSplit(mnist.train.images[held_out], mnist.train.labels[held_out]),
+                           mnist.test, summary)
+
+    return context.dataset(f"mnist-splits-{validation_size}@{context.device}", build)

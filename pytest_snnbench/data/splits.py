@@ -54,3 +54,13 @@ def stratified_validation_split(labels: torch.Tensor, size: int) -> ValidationSp
     keep = torch.ones(total, dtype=torch.bool)
     keep[validation] = False
     return ValidationSplit(train=keep.nonzero().flatten(), validation=validation)
+
+
+def fixed_subset(total: int, count: int | None) -> torch.Tensor | slice:
+    """``count`` of ``total`` samples picked by a permutation fixed by SPLIT_SEED (never by the run's
+    seed), in their original order; everything (a plain slice) when ``count`` is None or not smaller.
+    For data stored in a sorted order (Speech Commands by word), where a prefix would be a few classes."""
+    if count is None or count >= total:
+        return slice(None)
+    generator = torch.Generator().manual_seed(SPLIT_SEED)
+    return torch.randperm(total, generator=generator)[:count].sort().values
