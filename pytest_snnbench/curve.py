@@ -9,8 +9,9 @@ class CurvePoint:
     epoch: int
     samples: int  # training samples seen when the evaluation ran
     seconds: float  # since the start of training, evaluations included (MLPerf's time to accuracy)
-    accuracy: float  # test accuracy in [0, 1]
+    accuracy: float  # accuracy in [0, 1] on ``split``
     loss: float | None  # mean training loss since the previous point; None for unsupervised rules
+    split: str = "validation"  # where the check ran: targets and stops are decided there, never on test
 
 
 @dataclass

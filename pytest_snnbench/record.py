@@ -8,9 +8,12 @@ import platform
 from importlib import metadata
 from typing import Any
 
+from .baselines import Baselines, class_counts, majority_class_accuracy
 from .training import InferenceOutcome, TrainingOutcome
 
-SCHEMA = "snnbench-record/1"
+# 2: curve points carry their split; training records add test_accuracy; every record adds
+# class_counts and majority_class_accuracy (and training records learning_off_accuracy).
+SCHEMA = "snnbench-record/2"
 PACKAGES = ("torch", "torchvision", "torchaudio", "snntorch", "bindsnet", "norse", "numba", "numpy",
             "pytest", "pytest-benchmark")
 
@@ -54,15 +57,22 @@ def common_record(workload, phase: str, run_settings: dict[str, Any]) -> dict[st
         "target_accuracy": workload.target_accuracy,
         "hyperparameters": hyper,
         "data": workload.data_info(),
+        "class_counts": class_counts(workload.split_labels()),  # per split, samples per class index
         "packages": package_versions(),
     }
 
 
-def training_record(workload, outcome: TrainingOutcome, run_settings: dict[str, Any]) -> dict[str, Any]:
+def training_record(workload, outcome: TrainingOutcome, run_settings: dict[str, Any],
+                    baselines: Baselines | None = None, test_accuracy: float | None = None) -> dict[str, Any]:
+    """``final_accuracy``, ``best_accuracy`` and the curve are on the check split (validation), where
+    the target is decided; ``test_accuracy`` is the one test measurement after the stop."""
     curve = outcome.curve
     hit = curve.first_reaching
     record = common_record(workload, "training", run_settings)
     record.update({
+        "check_split": workload.check_split,
+        "test_accuracy": test_accuracy,
+        **(baselines.as_record() if baselines else {"majority_class_accuracy": None, "learning_off_accuracy": None}),
         "status": outcome.status,
         "target_reached": hit is not None,
         "time_to_target_s": hit.seconds if hit else None,
@@ -85,7 +95,10 @@ def training_record(workload, outcome: TrainingOutcome, run_settings: dict[str, 
 def inference_record(workload, outcome: InferenceOutcome, run_settings: dict[str, Any],
                      model_source: str) -> dict[str, Any]:
     record = common_record(workload, "inference", run_settings)
+    counts = record["class_counts"].get("test")
     record.update({
+        "check_split": "test",
+        "majority_class_accuracy": majority_class_accuracy(counts) if counts else None,
         "status": "reached" if outcome.accuracy >= workload.target_accuracy else "missed",
         "accuracy": outcome.accuracy,
         "final_accuracy": outcome.accuracy,

@@ -11,9 +11,11 @@ def _fmt(value: float | None, pattern: str) -> str:
 
 
 def summary_lines(rows: Sequence[ResultRow]) -> list[str]:
-    header = ("workload", "status", "accuracy", "target", "time to target", "samples/s", "note")
+    # accuracy: validation at the stop for training (test in the note), test for inference; majority:
+    # the most frequent class's share of the same split, the floor any accuracy must be read against.
+    header = ("workload", "status", "accuracy", "majority", "target", "time to target", "samples/s", "note")
     table = [header] + [
-        (r.workload, r.status, _fmt(r.accuracy, "{:.2%}"), _fmt(r.target, "{:.2%}"),
+        (r.workload, r.status, _fmt(r.accuracy, "{:.2%}"), _fmt(r.majority, "{:.2%}"), _fmt(r.target, "{:.2%}"),
          _fmt(r.time_to_target_s, "{:.1f} s"), _fmt(r.throughput, "{:,.1f}"), r.note)
         for r in rows
     ]

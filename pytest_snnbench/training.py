@@ -69,7 +69,7 @@ class _Run:
         end = clock(self.device)
         self.evaluation_seconds += end - begin
         point = CurvePoint(epoch=epoch, samples=self.samples, seconds=end - self.started,
-                           accuracy=accuracy, loss=self.losses.pop_mean())
+                           accuracy=accuracy, loss=self.losses.pop_mean(), split=self.workload.check_split)
         self.curve.add(point)
         return point
 
@@ -77,7 +77,7 @@ class _Run:
 def train_to_target(workload: Workload, device: torch.device,
                     on_evaluation: Callable[[CurvePoint], None] | None = None,
                     progress: Progress | None = None) -> TrainingOutcome:
-    """Train until the test accuracy reaches the workload's target or its epoch budget runs out.
+    """Train until the validation accuracy reaches the workload's target or its epoch budget runs out.
 
     Evaluations run every ``eval_every_samples`` training samples and at the end of each epoch,
     and count towards the time, as MLPerf's time to accuracy does. A NaN or infinite loss ends

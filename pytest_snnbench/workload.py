@@ -1,12 +1,20 @@
 """What a workload provides; the loop, timing, profiling and recording live elsewhere in the plugin.
 
 A workload is one class: its configuration (class attributes and ``hyperparameters``), its model,
-and its steps. The runner calls the steps of its lifecycle in this order, and in no other:
+and its steps. Three splits, three jobs: it trains on ``train_batches``; every check during
+training, and so the stop and the target decision, runs on ``validation_batches``; the test split
+(``test_batches``) only reports: once after training stops (``test_accuracy`` in the record) and in
+the inference workload, which asserts the target there as an independent check.
 
-1. build: ``__init__(context, **settings)`` loads the data and builds the model (untimed);
+The runner calls the steps of its lifecycle in this order, and in no other:
+
+1. build: ``__init__(context, **settings)`` loads the data and builds the model (untimed); before
+   training, a second, fresh instance measures ``learning_off_accuracy()`` (untimed), the score that
+   the target must clearly beat;
 2. training (timed as one run): for each epoch ``train_batches(epoch)``, ``train_step(batch)`` per
    batch, and every ``eval_every_samples`` samples and at each epoch's end ``evaluate()`` (by
-   default ``prepare_evaluation()`` and then a test pass, step 5); afterwards ``state_dict()``;
+   default ``prepare_evaluation()`` and then a pass over ``validation_batches()``); afterwards,
+   untimed, one test pass (step 5) and ``state_dict()``;
 3. inference: ``load_state_dict(state)`` with the trained state (or a training run, untimed);
 4. ``prepare_inference()`` once, outside the timing (e.g. converting an ANN to an SNN);
 5. a test pass: ``begin_test_pass()`` (reset what must be the same on every pass, such as the
@@ -22,7 +30,7 @@ import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, TypeVar
+from typing import Any, Callable, Iterable, Iterator, TypeVar
 
 import torch
 
@@ -80,10 +88,10 @@ class Workload(ABC):
     """One SNNBench workload family (training and inference share the model and data)."""
 
     name: str  # e.g. "image-backprop"; an instance may refine it (e.g. "image-stdp-400")
-    target_accuracy: float  # test accuracy in [0, 1] that training must reach
+    target_accuracy: float  # accuracy in [0, 1]: training must reach it on validation, inference on test
     max_epochs: int  # training budget
     eval_every_samples: int | None = None  # None: evaluate once per epoch
-    check_split: str = "test"  # the split ``evaluate`` measures (shown in progress lines)
+    check_split: str = "validation"  # the split ``evaluate`` measures (shown in progress lines and the curve)
 
     def __init__(self, context: WorkloadContext) -> None:
         self.context = context
@@ -106,6 +114,11 @@ class Workload(ABC):
     @abstractmethod
     def train_step(self, batch: Batch) -> torch.Tensor | None:
         """One optimisation step; returns the loss (None for rules without one, like STDP)."""
+
+    @abstractmethod
+    def validation_batches(self) -> Iterable[Batch]:
+        """The validation split in a fixed order: held out of training, where every check, the stop
+        and the target decision happen. No side effects: reset state in ``begin_test_pass``."""
 
     # -- inference ------------------------------------------------------------------------
     @abstractmethod
@@ -136,10 +149,28 @@ class Workload(ABC):
         (e.g. ANN-to-SNN conversion): never part of the timed inference pass."""
 
     def evaluate(self) -> float:
-        """Test accuracy in [0, 1]; the plugin's periodic check during training."""
+        """Validation accuracy in [0, 1]: the plugin's periodic check during training."""
+        self.prepare_evaluation()
+        correct, total = count_correct(self, batches=self.validation_batches())
+        return correct / total
+
+    def test_accuracy(self) -> float:
+        """The trained model's accuracy on the test split, measured once after training stops
+        (untimed): reported, never used to decide anything."""
         self.prepare_evaluation()
         correct, total = count_correct(self)
         return correct / total
+
+    def learning_off_accuracy(self) -> float:
+        """What this freshly built network scores on validation without learning (called on an
+        instance that never trains). A target that does not clearly beat it, or the majority class,
+        measures nothing; the runner checks the margin. Default: ``evaluate()`` before any training."""
+        return self.evaluate()
+
+    def split_labels(self) -> dict[str, torch.Tensor]:
+        """The labels of the samples each split uses (``train``, ``validation``, ``test``): class
+        counts and the majority-class accuracy of the record come from them."""
+        return {}
 
     # -- trained state, handed from training to inference ------------------------------------
     @abstractmethod
@@ -172,14 +203,17 @@ def count_correct(workload: Workload, progress: Any = None,
 class TensorDataWorkload(Workload):
     """A workload whose data sets are tensors on the device and whose trained state is ``self.model``.
 
-    Set ``train_inputs``, ``train_labels``, ``test_inputs``, ``test_labels``, ``batch_size``,
-    ``eval_batch_size`` and ``shuffle`` (a generator from ``context.generator()``) in ``__init__``;
+    Set ``train_inputs``, ``train_labels``, ``validation_inputs``, ``validation_labels``,
+    ``test_inputs``, ``test_labels``, ``batch_size``, ``eval_batch_size`` and ``shuffle`` (a
+    generator from ``context.generator()``) in ``__init__``;
     optionally ``samples_per_epoch`` (a sample budget per epoch), and override ``augment`` for
     training-time augmentation or ``trained_modules`` when the state is not one ``model``.
     """
 
     train_inputs: torch.Tensor
     train_labels: torch.Tensor
+    validation_inputs: torch.Tensor
+    validation_labels: torch.Tensor
     test_inputs: torch.Tensor
     test_labels: torch.Tensor
     batch_size: int
@@ -210,10 +244,20 @@ class TensorDataWorkload(Workload):
 
     def test_batches(self, count: int | None = None) -> Iterable[Batch]:
         """The first ``count`` test samples (all by default) in order, in slices of ``eval_batch_size``."""
-        total = len(self.test_labels) if count is None else min(count, len(self.test_labels))
+        return self._in_order(self.test_inputs, self.test_labels, count)
+
+    def validation_batches(self, count: int | None = None) -> Iterable[Batch]:
+        """The first ``count`` validation samples (all by default) in order."""
+        return self._in_order(self.validation_inputs, self.validation_labels, count)
+
+    def _in_order(self, inputs: torch.Tensor, labels: torch.Tensor, count: int | None) -> Iterator[Batch]:
+        total = len(labels) if count is None else min(count, len(labels))
         for start in range(0, total, self.eval_batch_size):
             end = min(start + self.eval_batch_size, total)
-            yield Batch(self.test_inputs[start:end], self.test_labels[start:end])
+            yield Batch(inputs[start:end], labels[start:end])
+
+    def split_labels(self) -> dict[str, torch.Tensor]:
+        return {"train": self.train_labels, "validation": self.validation_labels, "test": self.test_labels}
 
     def trained_modules(self) -> dict[str, torch.nn.Module]:
         """The modules whose parameters are the trained state, by key."""
