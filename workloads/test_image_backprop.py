@@ -1,8 +1,17 @@
 """Workloads 3 and 4, Image-Backprop: a convolutional SNN trained by surrogate gradients (snnTorch).
 
 Network 12C5-MP2-64C5-MP2-FC10 of snnTorch Leaky neurons (beta 0.5), fast-sigmoid surrogate
-(slope 25), the image as direct input at each of 50 time steps, rate cross-entropy loss, Adam 1e-2,
-batch 128; target 95 % test accuracy (the paper reached 97.73 % after one epoch).
+(slope 25), the image as direct input at each of 50 time steps, rate cross-entropy loss, Adam 1e-2
+with the SNNBench script's betas (0.9, 0.9999), batch 128; target 95 % (the paper reached 97.73 %
+after one epoch).
+
+Splits (pytest_snnbench.data.mnist_splits): training on the 55,000 training images outside a fixed,
+class-stratified validation split of 5,000; every check, the stop and the target decision on that
+validation split; the 10,000 test images only report (once after training, and in the inference
+workload, which asserts the target there). No hyper-parameter was chosen here: they are the paper's
+and the reference script's. The smoke scale's smaller settings were sized on the training and
+validation splits (a shorter run of the same network that still clears its learning-off score and
+the majority class by far more than 10 points).
 
 Speed without changing the computation: the layers run one after another over all time steps
 (layer-by-layer) instead of all layers once per step. A feed-forward SNN allows it because a
@@ -24,7 +33,7 @@ from snntorch import surrogate
 from torch import nn
 
 from pytest_snnbench import Batch, TensorDataWorkload, WorkloadContext
-from pytest_snnbench.data import mnist_on_device
+from pytest_snnbench.data import mnist_splits
 
 pytestmark = [pytest.mark.image, pytest.mark.backprop]
 
@@ -36,7 +45,10 @@ class Config:
     learning_rate: float = 1e-2
     beta: float = 0.5
     surrogate_slope: float = 25.0
-    train_samples: int | None = None  # None: the whole training set
+    betas: tuple[float, float] = (0.9, 0.9999)  # the SNNBench script's (torch's default is 0.999)
+    train_samples: int | None = None  # None: the whole training split
+    validation_size: int = 5000  # held out of the training images (the same split at every scale)
+    validation_samples: int | None = None  # validation images per check (None: all)
     test_samples: int | None = None
     eval_batch_size: int = 1000
     eval_every_samples: int | None = 12800  # 100 batches; and at each epoch's end
@@ -46,9 +58,11 @@ class Config:
 
 CONFIGS = {
     "full": Config(),
-    # Same code on a few hundred samples and five steps: seconds, but well above chance (10 %).
-    "smoke": Config(time_steps=5, batch_size=32, train_samples=512, test_samples=256, eval_batch_size=256,
-                    eval_every_samples=None, max_epochs=6, target_accuracy=0.5),
+    # The same network on the real MNIST, 10 steps, 4,096 training images: under a minute on 2 cores
+    # (untrained it scores about 10 %, the majority class 11 %).
+    "smoke": Config(time_steps=10, batch_size=64, train_samples=4096, validation_samples=1000,
+                    test_samples=2000, eval_batch_size=500, eval_every_samples=2048, max_epochs=2,
+                    target_accuracy=0.85),
 }
 
 
@@ -99,16 +113,19 @@ class ImageBackprop(TensorDataWorkload):
         self.target_accuracy = self.config.target_accuracy
         self.max_epochs = self.config.max_epochs
         self.eval_every_samples = self.config.eval_every_samples
-        mnist = mnist_on_device(context)
+        mnist = mnist_splits(context, self.config.validation_size)
         self.data_summary = mnist.info()
         self.train_inputs = mnist.train.images[: self.config.train_samples]
         self.train_labels = mnist.train.labels[: self.config.train_samples]
+        self.validation_inputs = mnist.validation.images[: self.config.validation_samples]
+        self.validation_labels = mnist.validation.labels[: self.config.validation_samples]
         self.test_inputs = mnist.test.images[: self.config.test_samples]
         self.test_labels = mnist.test.labels[: self.config.test_samples]
         self.batch_size, self.eval_batch_size = self.config.batch_size, self.config.eval_batch_size
         self.model = ConvSNN(self.config.beta, self.config.surrogate_slope).to(
             self.device, memory_format=torch.channels_last)
-        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=self.config.learning_rate, betas=(0.9, 0.999))
+        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=self.config.learning_rate,
+                                          betas=self.config.betas)
         self.loss = SF.ce_rate_loss()
         self.shuffle = context.generator()
 
@@ -119,7 +136,7 @@ class ImageBackprop(TensorDataWorkload):
 
     def data_info(self) -> dict[str, Any]:
         return {**self.data_summary, "train_samples_used": len(self.train_labels),
-                "test_samples_used": len(self.test_labels)}
+                "validation_samples_used": len(self.validation_labels), "test_samples_used": len(self.test_labels)}
 
     def train_step(self, batch: Batch) -> torch.Tensor:
         self.model.train()
