@@ -17,6 +17,7 @@ import pytest_snnbench.workloads.test_image_stdp  # noqa: F401
 import pytest_snnbench.workloads.test_speech  # noqa: F401
 import torch  # noqa: F401
 
+import tests.tiny_configs  # noqa: F401  (the smoke scale resized for the generated data)
 from tests.mnist_files import write_mnist
 
 if TYPE_CHECKING:
@@ -44,10 +45,18 @@ def smoke_context(data_dir: Path, cache_dir: Path, **fields) -> "WorkloadContext
 
 
 def snnbench_args(data_dir: Path, cache_dir: Path, *more: str, one_thread: bool = True) -> list[str]:
-    """Arguments for a smoke-scale workload session on generated data, no stray caches."""
+    """Arguments for a smoke-scale workload session on generated data (the test-only configurations
+    of tests/tiny_configs.py), no stray caches."""
     threads = ["--intra-op-threads=1"] if one_thread else []
     return ["--snnbench", "--snnbench-scale=smoke", f"--snnbench-data-dir={data_dir}",
-            f"--snnbench-cache-dir={cache_dir}", *threads, "-p", "no:cacheprovider", *more]
+            f"--snnbench-cache-dir={cache_dir}", *threads, "-p", "no:cacheprovider", "-p", "tests.tiny_configs",
+            *more]
+
+
+@pytest.fixture(autouse=True)
+def _children_import_tests(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Child pytest processes find tests.tiny_configs (and the other helpers here)."""
+    monkeypatch.setenv("PYTHONPATH", str(REPO))
 
 
 @pytest.fixture

@@ -44,7 +44,7 @@ def test_nan_loss_and_missed_target_fail_clearly_and_keep_the_records(
     result.assert_outcomes(failed=3)
     output = result.stdout.str()
     assert "toy-diverging training diverged: loss became nan at step 9" in output
-    assert "toy-unreachable missed its target of 101.00% test accuracy within 1 epoch(s)" in output
+    assert "toy-unreachable missed its target of 101.00% validation accuracy within 1 epoch(s)" in output
     assert "Traceback" not in output
     records = read_records(pytester.path / "out.json")
     diverged, missed = records["test_diverging"], records["test_unreachable"]

@@ -13,10 +13,12 @@ TRAINING_KEYS = {
     "schema", "workload", "family", "phase", "seed", "device", "scale", "intra_op_threads", "inter_op_threads",
     "determinism", "time_steps", "batch_size", "target_accuracy", "hyperparameters", "data", "packages",
     "status", "target_reached", "time_to_target_s", "samples_to_target", "epochs_to_target", "best_accuracy",
-    "final_accuracy", "curve", "train_throughput_samples_per_s",
+    "final_accuracy", "curve", "train_throughput_samples_per_s", "check_split", "test_accuracy",
+    "majority_class_accuracy", "learning_off_accuracy", "class_counts",
 }
 INFERENCE_KEYS = {"schema", "workload", "phase", "accuracy", "samples", "inference_seconds",
-                  "inference_throughput_samples_per_s", "model_source", "target_accuracy", "data"}
+                  "inference_throughput_samples_per_s", "model_source", "target_accuracy", "data",
+                  "check_split", "majority_class_accuracy", "class_counts"}
 
 
 def run(pytester: pytest.Pytester, data: Path, cache: Path, json_name: str, *more: str,
@@ -45,6 +47,14 @@ def test_training_and_inference_reach_their_targets_and_record_everything(
     assert training["data"]["canonical"] is False and training["packages"]["snntorch"]
     assert inference["model_source"] == "same-run"
     assert inference["accuracy"] >= 0.5 and inference["samples"] == 200
+    # three splits: 500 generated images train, 100 validate (decide), 200 test (report)
+    assert [sum(training["class_counts"][split]) for split in ("train", "validation", "test")] == [500, 100, 200]
+    assert training["check_split"] == "validation" and inference["check_split"] == "test"
+    assert {p["split"] for p in training["curve"]} == {"validation"}
+    assert training["test_accuracy"] == inference["accuracy"]  # the same model, the same test pass
+    assert training["majority_class_accuracy"] == max(training["class_counts"]["validation"]) / 100
+    assert inference["majority_class_accuracy"] == max(inference["class_counts"]["test"]) / 200
+    assert training["learning_off_accuracy"] + 0.1 <= training["target_accuracy"]
     for record in (training, inference):
         categories = record["profile"]["categories"]
         assert set(categories) == set(ALL_BUCKETS)

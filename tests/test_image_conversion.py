@@ -108,7 +108,7 @@ def test_smoke_run_of_the_conversion_workload_passes(pytester: pytest.Pytester, 
     result = pytester.runpytest_subprocess(
         "--snnbench", "--snnbench-scale=smoke", "-m", "conversion", f"--snnbench-data-dir={data}",
         f"--snnbench-cache-dir={tmp_path / 'cache'}", "--snnbench-no-download", "--intra-op-threads=1",
-        "-p", "no:cacheprovider", f"--benchmark-json={report}")
+        "-p", "no:cacheprovider", "-p", "tests.tiny_configs", f"--benchmark-json={report}")
     result.assert_outcomes(passed=2)
     records = {b["name"]: b["extra_info"] for b in json.loads(report.read_text())["benchmarks"]}
     facts = records["test_image_conversion_inference"]["data"]["conversion"]

@@ -198,7 +198,7 @@ def test_smoke_run_of_the_stdp_workloads_passes(pytester: pytest.Pytester, tmp_p
     result = pytester.runpytest_subprocess(
         "--snnbench", "--snnbench-scale=smoke", "-m", "stdp", f"--snnbench-data-dir={data}",
         f"--snnbench-cache-dir={tmp_path / 'cache'}", "--snnbench-no-download", "--intra-op-threads=1",
-        "-p", "no:cacheprovider", "--benchmark-disable-gc")
+        "-p", "no:cacheprovider", "-p", "tests.tiny_configs", "--benchmark-disable-gc")
     result.assert_outcomes(passed=2, skipped=6)
     result.stdout.fnmatch_lines(["*image-stdp-100-training*reached*", "*image-stdp-100-inference*reached*"])
 

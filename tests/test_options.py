@@ -36,7 +36,7 @@ def test_strict_markers_accept_workload_markers(pytester: pytest.Pytester) -> No
     # Options that the bundled workloads declare through pytest_snnbench_add_options:
     (["--snnbench-stdp-sizes=100,500"], "*--snnbench-stdp-sizes='100,500': give a comma-separated list from*"),
     (["--snnbench-stdp-batch=0"], "*--snnbench-stdp-batch='0': must be at least 1*"),
-    (["--snnbench-speech-task=20"], "*--snnbench-speech-task='20': unknown task; use 35*"),
+    (["--snnbench-speech-task=20"], "*--snnbench-speech-task='20': unknown task; use snnbench*"),
     (["--snnbench-speech-epochs=many"], "*--snnbench-speech-epochs='many': not a whole number*"),
 ])
 def test_bad_option_values_are_usage_errors(pytester: pytest.Pytester, args: list[str], message: str) -> None:

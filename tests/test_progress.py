@@ -43,7 +43,7 @@ def test_a_session_shows_progress_without_dash_s(toy_session) -> None:
     result = toy_session("-m", "training", "--snnbench-progress-every=0.000001")
     result.assert_outcomes(passed=1)
     result.stdout.fnmatch_lines(["*[[]snnbench[]] toy-training: epoch 1, 16 samples, *samples/s, ETA *",
-                                 "*[[]snnbench[]] toy-training: epoch 1, 64 samples, *test accuracy *(target 90.00%)*"])
+                                 "*[[]snnbench[]] toy-training: epoch 1, 64 samples, *validation accuracy *(target 90.00%)*"])
 
 
 def test_quiet_session_shows_only_the_evaluations(toy_session) -> None:

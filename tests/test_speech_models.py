@@ -122,7 +122,7 @@ def test_lstm_baseline_has_the_same_shape_and_learns() -> None:
 
 def test_speech_workloads_pass_at_smoke_scale_on_generated_clips(pytester: pytest.Pytester,
                                                                  tmp_path: Path) -> None:
-    write_speech_commands(tmp_path / "data")
+    write_speech_commands(tmp_path / "data", speakers=16)  # two validation speakers, four test speakers
     result = pytester.runpytest_subprocess(
         *snnbench_args(tmp_path / "data", tmp_path / "cache", "-m", "speech", "--benchmark-json=run.json"))
     result.assert_outcomes(passed=6)
@@ -130,7 +130,10 @@ def test_speech_workloads_pass_at_smoke_scale_on_generated_clips(pytester: pytes
                                  "*speech-lsnn-training*reached*", "*speech-lstm-inference*reached*"])
     records = read_records(pytester.path / "run.json")
     training = records["test_speech_lif_training"]
-    assert training["data"]["task"] == "35" and training["data"]["complete"] is False
+    assert training["data"]["task"] == "snnbench" and training["data"]["complete"] is False  # the paper's task
+    assert training["data"]["classes"] == ["yes", "down", "left", "go", "_background_", "_unknown_"]
+    assert [p["split"] for p in training["curve"]] == ["validation"] * len(training["curve"])
+    assert 0 < training["test_accuracy"] <= 1 and training["learning_off_accuracy"] < training["target_accuracy"]
     assert training["data"]["feature_cache"] == "built"
     assert training["hyperparameters"]["neuron"] == "lif" and training["hyperparameters"]["hidden_size"] == 64
     assert records["test_speech_lsnn_training"]["data"]["feature_cache"] == "built"  # one session: loaded once

@@ -19,8 +19,8 @@ class ToyWorkload(Workload):
         super().__init__(context)
         generator = torch.Generator().manual_seed(11)
         centres = torch.randn(4, 8, generator=generator) * 3
-        labels = torch.arange(256) % 4
-        self.inputs = centres[labels] + torch.randn(256, 8, generator=generator)
+        labels = torch.arange(320) % 4  # 192 train, 64 validation, 64 test
+        self.inputs = centres[labels] + torch.randn(320, 8, generator=generator)
         self.labels = labels
         self.model = torch.nn.Linear(8, 4)
         self.optimizer = torch.optim.SGD(self.model.parameters(), lr=0.05)
@@ -52,8 +52,14 @@ class ToyWorkload(Workload):
     def sample_budget(self) -> int:
         return 192 * self.max_epochs
 
+    def validation_batches(self) -> Iterator[Batch]:
+        yield Batch(self.inputs[192:256], self.labels[192:256])
+
     def test_batches(self) -> Iterator[Batch]:
-        yield Batch(self.inputs[192:], self.labels[192:])
+        yield Batch(self.inputs[256:], self.labels[256:])
+
+    def split_labels(self) -> dict[str, torch.Tensor]:
+        return {"train": self.labels[:192], "validation": self.labels[192:256], "test": self.labels[256:]}
 
     def predict(self, batch: Batch) -> torch.Tensor:
         return self.model(batch.inputs).argmax(1)
