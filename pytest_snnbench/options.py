@@ -50,6 +50,8 @@ class SnnbenchOptions:
     progress_every: float = 30.0  # seconds between progress lines on long stretches (0: evaluations only)
     results_path: Path | None = None  # every finished workload's record, appended at once (results.py)
     thread_search: tuple[int, ...] = ()  # intra-op counts to try before each training run
+    checkpoint_every: float = 0.0  # seconds of training between checkpoints (0: off); checkpoint.py
+    fresh: bool = False  # ignore (and replace) a training run's checkpoint instead of resuming it
 
     @property
     def runs_in_child_processes(self) -> bool:
@@ -104,6 +106,12 @@ def add_options(parser: pytest.Parser) -> None:
     group.addoption("--snnbench-results", default=None, metavar="PATH",
                     help="JSON Lines file that each finished workload's record is added to at once, so that a "
                          "killed session keeps what it finished (default: results.jsonl in the cache folder).")
+    group.addoption("--snnbench-checkpoint-every", default=None, metavar="SECONDS",
+                    help="Write a checkpoint of each training run every SECONDS of training (default: 600 at "
+                         "full scale, 0 = off at smoke scale), and on the first Ctrl-C; rerunning the same "
+                         "command resumes from it.")
+    group.addoption("--snnbench-fresh", action="store_true", default=False,
+                    help="Train from the start even where a checkpoint exists (it is discarded and replaced).")
     group.addoption("--snnbench-report", default=None, metavar="DIR",
                     help="At the end of the session, write PNG figures and report.html to DIR.")
 
@@ -206,6 +214,9 @@ def parse_options(config: pytest.Config) -> SnnbenchOptions:
     if compare_fail and not config.getoption("benchmark_compare", None):
         raise pytest.UsageError("--snnbench-compare-fail needs a stored run to compare with: add "
                                 "--benchmark-compare (the latest saved run) or --benchmark-compare=NUM.")
+    checkpoint_every = (_seconds_option(config, "snnbench_checkpoint_every")
+                        if config.getoption("snnbench_checkpoint_every") is not None
+                        else 600.0 if scale == "full" else 0.0)
     report = config.getoption("snnbench_report")
     thread_search = _list_option(config, "snnbench_thread_search", 1)
     if thread_search and intra_sweep:
@@ -234,5 +245,7 @@ def parse_options(config: pytest.Config) -> SnnbenchOptions:
         progress_every=_seconds_option(config, "snnbench_progress_every"),
         results_path=Path(config.getoption("snnbench_results") or cache_path / "results.jsonl").expanduser(),
         thread_search=thread_search,
+        checkpoint_every=checkpoint_every,
+        fresh=bool(config.getoption("snnbench_fresh")),
     )
 

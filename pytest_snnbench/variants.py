@@ -161,3 +161,11 @@ class ChildClock:
     def report(self, began: float, measured: float) -> None:
         """The child measured ``measured`` seconds; the call that ran it began at ``began`` (perf_counter)."""
         self.correction += measured - (time.perf_counter() - began)
+
+
+class SegmentClock(ChildClock):
+    """The timer of a training test with checkpoints: ``report`` makes pytest-benchmark's timed call
+    last the run's timed seconds (all segments of a resumed run, checkpoint writing left out)."""
+
+    def __repr__(self) -> str:
+        return "snnbench timed-segments clock"
