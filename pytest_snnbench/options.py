@@ -52,6 +52,7 @@ class SnnbenchOptions:
     thread_search: tuple[int, ...] = ()  # intra-op counts to try before each training run
     checkpoint_every: float = 0.0  # seconds of training between checkpoints (0: off); checkpoint.py
     fresh: bool = False  # ignore (and replace) a training run's checkpoint instead of resuming it
+    baseline: Path | None = None  # a results file or benchmark JSON for the metric gate
 
     @property
     def runs_in_child_processes(self) -> bool:
@@ -112,6 +113,9 @@ def add_options(parser: pytest.Parser) -> None:
                          "command resumes from it.")
     group.addoption("--snnbench-fresh", action="store_true", default=False,
                     help="Train from the start even where a checkpoint exists (it is discarded and replaced).")
+    group.addoption("--snnbench-baseline", default=None, metavar="PATH",
+                    help="The run --snnbench-compare-fail compares with: a results file (.jsonl, its latest "
+                         "session) or a pytest-benchmark JSON; instead of --benchmark-compare.")
     group.addoption("--snnbench-report", default=None, metavar="DIR",
                     help="At the end of the session, write PNG figures and report.html to DIR.")
 
@@ -211,9 +215,18 @@ def parse_options(config: pytest.Config) -> SnnbenchOptions:
     from .gate import parse_bounds
 
     compare_fail = parse_bounds(config.getoption("snnbench_compare_fail"))
-    if compare_fail and not config.getoption("benchmark_compare", None):
+    baseline = config.getoption("snnbench_baseline")
+    baseline_path = Path(baseline).expanduser().resolve() if baseline else None
+    if baseline_path is not None and not baseline_path.is_file():
+        raise pytest.UsageError(f"--snnbench-baseline={baseline}: no such file; give a results file (.jsonl) "
+                                "or a JSON written by --benchmark-json / --benchmark-autosave.")
+    if baseline_path is not None and not compare_fail:
+        raise pytest.UsageError("--snnbench-baseline is what --snnbench-compare-fail compares with: add the "
+                                "bounds, e.g. --snnbench-compare-fail=accuracy:0.5pp,time_to_target:10%.")
+    if compare_fail and baseline_path is None and not config.getoption("benchmark_compare", None):
         raise pytest.UsageError("--snnbench-compare-fail needs a stored run to compare with: add "
-                                "--benchmark-compare (the latest saved run) or --benchmark-compare=NUM.")
+                                "--benchmark-compare (the latest saved run), --benchmark-compare=NUM, or "
+                                "--snnbench-baseline=PATH (a results file or benchmark JSON).")
     checkpoint_every = (_seconds_option(config, "snnbench_checkpoint_every")
                         if config.getoption("snnbench_checkpoint_every") is not None
                         else 600.0 if scale == "full" else 0.0)
@@ -247,5 +260,6 @@ def parse_options(config: pytest.Config) -> SnnbenchOptions:
         thread_search=thread_search,
         checkpoint_every=checkpoint_every,
         fresh=bool(config.getoption("snnbench_fresh")),
+        baseline=baseline_path,
     )
 

@@ -22,7 +22,8 @@ from .options import SnnbenchOptions
 
 # Options that describe the sweep itself; a child process gets single values instead.
 SWEEP_DESTS = {"intra_op_threads", "inter_op_threads", "device", "snnbench_seed", "snnbench_seeds",
-               "snnbench_repeat", "snnbench_compare_fail", "snnbench_report", "snnbench"}
+               "snnbench_repeat", "snnbench_compare_fail", "snnbench_report", "snnbench",
+               "snnbench_baseline"}
 
 
 @dataclass(frozen=True)
