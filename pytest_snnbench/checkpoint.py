@@ -157,6 +157,7 @@ class Checkpoints:
     # Ctrl-C moves it to the past.
     alarm: "Alarm" = field(default_factory=lambda: Alarm())
     _identity_json: str = field(init=False, repr=False)
+    _resumed_from: float | None = field(default=None, init=False, repr=False)  # written_at of the loaded one
 
     def __post_init__(self) -> None:
         # Compared after a JSON round trip, so that tuples, numbers and nested dataclasses compare as stored.
@@ -204,13 +205,18 @@ class Checkpoints:
                 f"train from the start.")
         counters = saved.get("counters", {})
         self.resumptions = int(counters.get("resumptions", 0)) + 1
-        # Wall time from the checkpoint's moment to now: the lost work after it, the down time and
-        # the restart (start-up, data, model), none of which is in the timed segments.
-        self.interrupted_seconds = float(counters.get("interrupted_seconds", 0.0)) + max(
-            0.0, time.time() - float(saved["written_at"]))
+        self.interrupted_seconds = float(counters.get("interrupted_seconds", 0.0))
+        self._resumed_from = float(saved["written_at"])
         self.checkpoint_seconds = float(counters.get("checkpoint_seconds", 0.0))
         self.written = int(counters.get("written", 0))
         return saved
+
+    def training_again(self) -> None:
+        """The loop has put the resumed state back: the wall time since the checkpoint's moment (the
+        work lost after it, the down time, the restart) was lost to the interruption."""
+        if self._resumed_from is not None:
+            self.interrupted_seconds += max(0.0, time.time() - self._resumed_from)
+            self._resumed_from = None
 
     # -- writing ---------------------------------------------------------------------------------
     def save(self, loop: dict[str, Any], workload_state: dict[str, Any]) -> None:

@@ -288,6 +288,9 @@ class WorkloadRunner:
         self._store(workload, outcome)
         if checkpoints is not None:
             checkpoints.discard()  # the run is finished (whatever its status) and recorded
+            if checkpoints.stop_requested:  # Ctrl-C came during the run's last evaluation
+                pytest.exit(f"{workload.name}-training finished just as Ctrl-C came; its record is saved. "
+                            "The session stops here.", returncode=pytest.ExitCode.INTERRUPTED)
         if outcome.status == DIVERGED:
             pytest.fail(f"{workload.name} training diverged: {outcome.divergence}. The run stopped there; "
                         f"what was measured is kept in the record.\n{outcome.curve.format()}", pytrace=False)

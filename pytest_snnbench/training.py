@@ -167,6 +167,8 @@ def train_to_target(workload: Workload, device: torch.device,
             run.started = clock(device) - float(saved["elapsed"])  # earlier segments count, the restart does not
             if progress:
                 progress.started = time.perf_counter() - float(saved["elapsed"])
+            if checkpoints:
+                checkpoints.training_again()
             saved = None
         for batch in batches:
             loss = workload.train_step(batch)
