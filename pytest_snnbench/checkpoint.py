@@ -153,6 +153,7 @@ class Checkpoints:
     written: int = 0
     due: float = float("inf")  # perf_counter time of the next checkpoint
     stop_requested: bool = False
+    error: str | None = None  # why checkpoints stopped being written, if they did
     # The loop's wake-up time (the earlier of this and the next progress line), read once per step;
     # Ctrl-C moves it to the past.
     alarm: "Alarm" = field(default_factory=lambda: Alarm())
@@ -232,6 +233,12 @@ class Checkpoints:
         }
         write_atomically(self.path, payload)
         self.written += 1
+
+    def give_up(self, error: str) -> None:
+        """Writing failed: no more checkpoints in this run (a Ctrl-C still stops it)."""
+        self.error, self.every = error, 0.0
+        if not self.stop_requested:
+            self.due = float("inf")
 
     def discard(self) -> None:
         """A finished run (or --snnbench-fresh) removes the checkpoint and any torn temporary file."""

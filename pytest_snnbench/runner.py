@@ -278,7 +278,11 @@ class WorkloadRunner:
             benchmark.has_error = True  # no timing to save: pytest-benchmark would fail on the empty one
             raise
         record = training_record(workload, outcome, self.run_settings())
-        record["checkpoint_every_s"] = checkpoints.every if checkpoints else 0.0
+        record["checkpoint_every_s"] = self.options.checkpoint_every if checkpoints else 0.0
+        if checkpoints is not None and checkpoints.error:
+            record["checkpoint_error"] = checkpoints.error
+            warnings.warn(SnnbenchNotice(f"{workload.name}: checkpoints stopped, cannot write "
+                                         f"{checkpoints.error}; the run went on without them."), stacklevel=2)
         if profile is not None:
             record["profile"] = profile
         if search is not None:

@@ -138,7 +138,12 @@ def train_to_target(workload: Workload, device: torch.device,
                 "elapsed": begin - run.started, "evaluation_seconds": run.evaluation_seconds,
                 "next_evaluation": next_evaluation, "loss_total": run.losses.total, "loss_count": run.losses.count,
                 "curve": run.curve.as_records()}
-        checkpoints.save(loop, workload.training_state())
+        try:
+            checkpoints.save(loop, workload.training_state())
+        except OSError as error:  # e.g. a full disk: the benchmark goes on, without checkpoints
+            checkpoints.give_up(f"{checkpoints.path}: {error.strerror or error}")
+            if progress:
+                progress.note(f"checkpoints stopped: cannot write {checkpoints.error}")
         pause = clock(device) - begin
         run.started += pause  # the clock stands still while a checkpoint is written
         if progress:
@@ -197,6 +202,10 @@ def train_to_target(workload: Workload, device: torch.device,
                         progress.note(f"interrupted at epoch {epoch}, {run.samples:,} samples: writing a checkpoint "
                                       "(Ctrl-C again stops at once, without it)")
                     checkpoint(epoch, taken, order)
+                    if checkpoints.stop_requested and checkpoints.error:
+                        raise TrainingInterrupted(f"{checkpoints.label} interrupted at epoch {epoch}, "
+                                                  f"{run.samples:,} samples; no checkpoint could be written "
+                                                  f"({checkpoints.error}), so a rerun starts from the beginning.")
                     if checkpoints.stop_requested:
                         raise TrainingInterrupted(
                             f"{checkpoints.label} interrupted: checkpoint written at epoch {epoch}, "

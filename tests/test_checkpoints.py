@@ -314,3 +314,13 @@ def test_ctrl_c_checkpoints_and_stops_bad_checkpoints_are_refused_and_the_rerun_
     fresh.assert_outcomes(passed=1)
     assert read_records(pytester.path / "fresh.json")["test_toy_training"]["resumptions"] == 0
     assert not list((tmp_path / "cache" / "checkpoints").iterdir())
+
+
+def test_a_checkpoint_that_cannot_be_written_does_not_stop_the_benchmark(context: WorkloadContext,
+                                                                        tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    checkpoints = Checkpoints(blocker / "checkpoints" / "c.pt", 1e-9, {"run": "toy"})
+    outcome = train_to_target(toy(context), "cpu", checkpoints=checkpoints)
+    assert outcome.status == MISSED and outcome.steps == 36 and outcome.checkpoints_written == 0
+    assert checkpoints.error and str(blocker) in checkpoints.error and checkpoints.due == math.inf
