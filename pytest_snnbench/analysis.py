@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -10,13 +11,19 @@ from .gate import compare, movement_table, setup_differences
 from .repeatability import first_difference, mlperf_time_to_target, spread
 
 
-def stored_records(config: pytest.Config) -> dict[str, dict[str, Any]]:
-    """The records of the run that --benchmark-compare loaded, by test name.
+def stored_records(config: pytest.Config, baseline: Path | None = None) -> dict[str, dict[str, Any]]:
+    """The records of the run to compare with, by test name: ``--snnbench-baseline`` (a results file,
+    its latest session, or a benchmark JSON), else the run that --benchmark-compare loaded.
 
     pytest-benchmark hands each loaded run to the pytest_benchmark_compare_machine_info hook
     (plugin.py keeps them), so this reads exactly what --benchmark-compare and --benchmark-storage chose.
     """
     from .plugin import compared_runs
+
+    if baseline is not None:
+        from .report.load import load_run
+
+        return load_run(baseline).records
 
     records: dict[str, dict[str, Any]] = {}
     for run in compared_runs(config):
@@ -30,10 +37,19 @@ def _gate(state, config: pytest.Config) -> bool:
     bounds = state.options.compare_fail
     if not bounds:
         return True
-    stored = stored_records(config)
     lines = state.extra_summary
     lines.append("")
-    lines.append(f"metric gate ({', '.join(map(str, bounds))}) against the run --benchmark-compare loaded:")
+    against = (f"the baseline {state.options.baseline}" if state.options.baseline
+               else "the run --benchmark-compare loaded")
+    lines.append(f"metric gate ({', '.join(map(str, bounds))}) against {against}:")
+    from .report.load import ReportInputError
+
+    try:
+        stored = stored_records(config, state.options.baseline)
+    except ReportInputError as error:
+        lines.append(f"  FAILED: the baseline cannot be read: {error}")
+        state.analysis["gate"] = {"bounds": [str(b) for b in bounds], "compared": 0, "error": str(error)}
+        return False
     if not stored:
         lines.append("  the stored run has no SNNBench records: nothing to compare")
         state.analysis["gate"] = {"bounds": [str(b) for b in bounds], "compared": 0, "regressions": []}

@@ -50,6 +50,9 @@ class SnnbenchOptions:
     progress_every: float = 30.0  # seconds between progress lines on long stretches (0: evaluations only)
     results_path: Path | None = None  # every finished workload's record, appended at once (results.py)
     thread_search: tuple[int, ...] = ()  # intra-op counts to try before each training run
+    checkpoint_every: float = 0.0  # seconds of training between checkpoints (0: off); checkpoint.py
+    fresh: bool = False  # ignore (and replace) a training run's checkpoint instead of resuming it
+    baseline: Path | None = None  # a results file or benchmark JSON for the metric gate
 
     @property
     def runs_in_child_processes(self) -> bool:
@@ -104,6 +107,15 @@ def add_options(parser: pytest.Parser) -> None:
     group.addoption("--snnbench-results", default=None, metavar="PATH",
                     help="JSON Lines file that each finished workload's record is added to at once, so that a "
                          "killed session keeps what it finished (default: results.jsonl in the cache folder).")
+    group.addoption("--snnbench-checkpoint-every", default=None, metavar="SECONDS",
+                    help="Write a checkpoint of each training run every SECONDS of training (default: 600 at "
+                         "full scale, 0 = off at smoke scale), and on the first Ctrl-C; rerunning the same "
+                         "command resumes from it.")
+    group.addoption("--snnbench-fresh", action="store_true", default=False,
+                    help="Train from the start even where a checkpoint exists (it is discarded and replaced).")
+    group.addoption("--snnbench-baseline", default=None, metavar="PATH",
+                    help="The run --snnbench-compare-fail compares with: a results file (.jsonl, its latest "
+                         "session) or a pytest-benchmark JSON; instead of --benchmark-compare.")
     group.addoption("--snnbench-report", default=None, metavar="DIR",
                     help="At the end of the session, write PNG figures and report.html to DIR.")
 
@@ -203,9 +215,21 @@ def parse_options(config: pytest.Config) -> SnnbenchOptions:
     from .gate import parse_bounds
 
     compare_fail = parse_bounds(config.getoption("snnbench_compare_fail"))
-    if compare_fail and not config.getoption("benchmark_compare", None):
+    baseline = config.getoption("snnbench_baseline")
+    baseline_path = Path(baseline).expanduser().resolve() if baseline else None
+    if baseline_path is not None and not baseline_path.is_file():
+        raise pytest.UsageError(f"--snnbench-baseline={baseline}: no such file; give a results file (.jsonl) "
+                                "or a JSON written by --benchmark-json / --benchmark-autosave.")
+    if baseline_path is not None and not compare_fail:
+        raise pytest.UsageError("--snnbench-baseline is what --snnbench-compare-fail compares with: add the "
+                                "bounds, e.g. --snnbench-compare-fail=accuracy:0.5pp,time_to_target:10%.")
+    if compare_fail and baseline_path is None and not config.getoption("benchmark_compare", None):
         raise pytest.UsageError("--snnbench-compare-fail needs a stored run to compare with: add "
-                                "--benchmark-compare (the latest saved run) or --benchmark-compare=NUM.")
+                                "--benchmark-compare (the latest saved run), --benchmark-compare=NUM, or "
+                                "--snnbench-baseline=PATH (a results file or benchmark JSON).")
+    checkpoint_every = (_seconds_option(config, "snnbench_checkpoint_every")
+                        if config.getoption("snnbench_checkpoint_every") is not None
+                        else 600.0 if scale == "full" else 0.0)
     report = config.getoption("snnbench_report")
     thread_search = _list_option(config, "snnbench_thread_search", 1)
     if thread_search and intra_sweep:
@@ -234,5 +258,8 @@ def parse_options(config: pytest.Config) -> SnnbenchOptions:
         progress_every=_seconds_option(config, "snnbench_progress_every"),
         results_path=Path(config.getoption("snnbench_results") or cache_path / "results.jsonl").expanduser(),
         thread_search=thread_search,
+        checkpoint_every=checkpoint_every,
+        fresh=bool(config.getoption("snnbench_fresh")),
+        baseline=baseline_path,
     )
 

@@ -170,7 +170,16 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    if config.stash[_OPTIONS_KEY].enabled:
+    options = config.stash[_OPTIONS_KEY]
+    if options.enabled:
+        if options.checkpoint_every:
+            from .variants import SegmentClock
+
+            # A resumed run's time is the sum of its timed segments: this clock lets the runner hand
+            # that sum to pytest-benchmark (its documented ``timer``), as child-process runs do.
+            for item in items:
+                if item.get_closest_marker("training") and not item.get_closest_marker("benchmark"):
+                    item.add_marker(pytest.mark.benchmark(timer=SegmentClock()))
         return
     skip = pytest.mark.skip(reason="SNNBench workloads run only with --snnbench")
     for item in items:

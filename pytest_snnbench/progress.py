@@ -55,6 +55,10 @@ class Progress:
         if self.next_due != float("inf"):
             self.next_due = time.perf_counter() + self.interval
 
+    def note(self, text: str) -> None:
+        """A line of its own (e.g. that the run resumes from a checkpoint)."""
+        self._write(text)
+
     def step(self, epoch: int, samples: int) -> None:
         """A line between evaluations (the caller checks ``next_due`` first)."""
         self._write(f"epoch {epoch}, {samples:,} samples, {_duration(time.perf_counter() - self.started)}, "

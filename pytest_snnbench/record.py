@@ -88,6 +88,10 @@ def training_record(workload, outcome: TrainingOutcome, run_settings: dict[str, 
         "epochs_started": outcome.epochs,
         "train_throughput_samples_per_s": outcome.train_throughput,
         "divergence": outcome.divergence,
+        "resumptions": outcome.resumptions,
+        "interrupted_seconds": outcome.interrupted_seconds,
+        "checkpoint_seconds": outcome.checkpoint_seconds,
+        "checkpoints_written": outcome.checkpoints_written,
     })
     return record
 

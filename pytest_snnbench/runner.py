@@ -8,15 +8,19 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import itertools
+import platform
 import time
 import warnings
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
 import torch
 
 from .baselines import Baselines, class_counts, majority_class_accuracy
+from . import __version__
+from .checkpoint import CheckpointRefused, Checkpoints, TrainingInterrupted, checkpoint_name
 from .data import DataSetError
 from .determinism import seed_everything
 from .device import describe
@@ -24,13 +28,13 @@ from .models import ModelStore, model_key
 from .options import SnnbenchOptions
 from .profiling import profile_steps
 from .progress import Progress
-from .record import inference_record, training_record
+from .record import inference_record, package_versions, training_record
 from .results import append_record, session_id
 from .thread_search import search_intra_op_threads
 from .threads import ThreadSettings
 from .training import DIVERGED, REACHED, InferenceOutcome, TrainingOutcome, run_inference, train_to_target
-from .variants import RunVariant
-from .workload import Batch, Workload, WorkloadContext
+from .variants import RunVariant, SegmentClock
+from .workload import Batch, Workload, WorkloadContext, supports_checkpoints
 
 
 class SnnbenchNotice(UserWarning):
@@ -221,6 +225,32 @@ class WorkloadRunner:
             "reached_target": outcome.status == REACHED, "best_accuracy": outcome.curve.best_accuracy,
             "seed": self.variant.seed})
 
+    def _checkpoints(self, workload: Workload) -> Checkpoints | None:
+        """This training run's checkpoints, or None when they are off or the workload has none."""
+        folder = self.options.cache_dir / "checkpoints"
+        item = self.request.node
+        name = checkpoint_name(f"{Path(str(item.path)).stem}.{item.name}", self.options.scale, self.variant.seed,
+                               str(self.device), torch.get_num_threads(), torch.get_num_interop_threads())
+        if not self.options.checkpoint_every:
+            if (folder / name).is_file() and not self.options.fresh:
+                warnings.warn(SnnbenchNotice(
+                    f"{workload.name}: a checkpoint exists ({folder / name}) but checkpoints are off "
+                    "(--snnbench-checkpoint-every=0, the smoke-scale default): training from the start; "
+                    "the checkpoint is left alone."), stacklevel=3)
+            return None
+        if not supports_checkpoints(workload):
+            warnings.warn(SnnbenchNotice(
+                f"{workload.name}: trains without checkpoints (its workload class has no training_state, "
+                "epoch_order_state and their load methods; see pytest_snnbench.workload)."), stacklevel=3)
+            return None
+        identity = {"workload": workload.name, "test": item.nodeid, "hyperparameters": workload.hyperparameters(),
+                    "data_fingerprint": workload.data_info().get("fingerprint"), "seed": self.variant.seed,
+                    "scale": self.options.scale, "device": str(self.device),
+                    "packages": {**package_versions(), "pytest-snnbench": __version__},
+                    "python": platform.python_version()}
+        return Checkpoints(folder / name, self.options.checkpoint_every, identity,
+                           label=f"{workload.name}-training")
+
     # -- the two kinds of workload --------------------------------------------------------------
     def train(self, workload_type: type[Workload], benchmark: Any, **settings: Any) -> TrainingOutcome:
         """Time training to the target accuracy; fail if it diverges or misses the target.
@@ -236,12 +266,46 @@ class WorkloadRunner:
         baselines = self._baselines(workload_type, settings, workload)
         progress = self._progress(f"{workload.name}-training", workload.target_accuracy, workload.sample_budget(),
                                   workload.hyperparameters().get("engine"))
-        outcome: TrainingOutcome = benchmark.pedantic(train_to_target, args=(workload, self.device),
-                                                      kwargs={"progress": progress},
-                                                      rounds=1, iterations=1, warmup_rounds=0)
+        checkpoints = self._checkpoints(workload)
+        resume = None
+        if checkpoints is not None:
+            try:
+                resume = checkpoints.load(fresh=self.options.fresh)
+            except CheckpointRefused as error:
+                pytest.fail(f"{workload.name}: {error}", pytrace=False)
+            if resume is not None:
+                loop = resume["loop"]
+                progress.note(f"resuming from the checkpoint {checkpoints.path.name} (resumption "
+                              f"{checkpoints.resumptions}): epoch {loop['epoch']}, {loop['samples']:,} samples, "
+                              f"{loop['elapsed']:.1f} s of training so far")
+        marker = self.request.node.get_closest_marker("benchmark")
+        timer = marker.kwargs.get("timer") if marker else None
+
+        def timed() -> TrainingOutcome:
+            began = time.perf_counter()
+            result = train_to_target(workload, self.device, progress=progress, checkpoints=checkpoints,
+                                     resume=resume)
+            if isinstance(timer, SegmentClock):
+                timer.report(began, result.seconds)
+            return result
+
+        try:
+            with checkpoints.first_interrupt_checkpoints() if checkpoints else contextlib.nullcontext():
+                outcome: TrainingOutcome = benchmark.pedantic(timed, rounds=1, iterations=1, warmup_rounds=0)
+        except TrainingInterrupted as stop:
+            # A clean stop: the records finished so far are in the results file already.
+            pytest.exit(stop.message, returncode=pytest.ExitCode.INTERRUPTED)
+        except KeyboardInterrupt:
+            benchmark.has_error = True  # no timing to save: pytest-benchmark would fail on the empty one
+            raise
         # The one test measurement, after the stop and outside the timing: it reports, never decides.
         test_accuracy = workload.test_accuracy() if outcome.status != DIVERGED else None
         record = training_record(workload, outcome, self.run_settings(), baselines, test_accuracy)
+        record["checkpoint_every_s"] = self.options.checkpoint_every if checkpoints else 0.0
+        if checkpoints is not None and checkpoints.error:
+            record["checkpoint_error"] = checkpoints.error
+            warnings.warn(SnnbenchNotice(f"{workload.name}: checkpoints stopped, cannot write "
+                                         f"{checkpoints.error}; the run went on without them."), stacklevel=2)
         if profile is not None:
             record["profile"] = profile
         if search is not None:
@@ -249,6 +313,11 @@ class WorkloadRunner:
         benchmark.extra_info.update(record)
         self.state.add_result(self.request.node, self.variant, record)
         self._store(workload, outcome)
+        if checkpoints is not None:
+            checkpoints.discard()  # the run is finished (whatever its status) and recorded
+            if checkpoints.stop_requested:  # Ctrl-C came during the run's last evaluation
+                pytest.exit(f"{workload.name}-training finished just as Ctrl-C came; its record is saved. "
+                            "The session stops here.", returncode=pytest.ExitCode.INTERRUPTED)
         if outcome.status == DIVERGED:
             pytest.fail(f"{workload.name} training diverged: {outcome.divergence}. The run stopped there; "
                         f"what was measured is kept in the record.\n{outcome.curve.format()}", pytrace=False)

@@ -4,10 +4,11 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Any, Callable
 
 import torch
 
+from .checkpoint import Alarm, Checkpoints, TrainingInterrupted, set_global_rng_state
 from .curve import AccuracyCurve, CurvePoint
 from .device import clock
 from .progress import Progress
@@ -20,12 +21,17 @@ REACHED, MISSED, DIVERGED = "reached", "missed", "diverged"
 class TrainingOutcome:
     status: str  # reached | missed | diverged
     curve: AccuracyCurve
-    seconds: float  # wall time of the whole run, evaluations included
+    seconds: float  # timed seconds of the whole run (all segments), evaluations in, checkpoint writing out
     evaluation_seconds: float
     samples: int
     steps: int
     epochs: int  # epochs started
     divergence: str | None = None
+    # Checkpoints (checkpoint.py), over all segments of a resumed run:
+    resumptions: int = 0
+    interrupted_seconds: float = 0.0  # wall time from each resumed checkpoint's moment to its resume
+    checkpoint_seconds: float = 0.0  # spent writing checkpoints, outside ``seconds``
+    checkpoints_written: int = 0
 
     @property
     def train_seconds(self) -> float:
@@ -76,36 +82,102 @@ class _Run:
 
 def train_to_target(workload: Workload, device: torch.device,
                     on_evaluation: Callable[[CurvePoint], None] | None = None,
-                    progress: Progress | None = None) -> TrainingOutcome:
+                    progress: Progress | None = None, checkpoints: Checkpoints | None = None,
+                    resume: dict[str, Any] | None = None) -> TrainingOutcome:
     """Train until the validation accuracy reaches the workload's target or its epoch budget runs out.
 
     Evaluations run every ``eval_every_samples`` training samples and at the end of each epoch,
     and count towards the time, as MLPerf's time to accuracy does. A NaN or infinite loss ends
     the run at once with status ``diverged``; what was measured until then is kept. ``progress``
     shows each evaluation and, on long stretches between them, a line now and then.
+
+    ``checkpoints`` (checkpoint.py) writes one at a batch boundary whenever one is due, with the
+    clock paused (writing is not training time), and after a Ctrl-C, which then ends the run with
+    ``TrainingInterrupted``. ``resume`` (a loaded checkpoint) continues that run exactly: the
+    epoch's order is drawn again from the generator state saved at the epoch's start, the batches
+    it had trained are taken and dropped without training, and then every generator, the
+    workload's state and the loop's are put back as they were at the checkpoint. Time to target
+    is then the sum of the timed segments.
     """
     run = _Run(workload, torch.device(device), AccuracyCurve(workload.target_accuracy), clock(device))
     every = workload.eval_every_samples
     next_evaluation = every or 0
-    due = progress.next_due if progress else float("inf")
+    alarm = checkpoints.alarm if checkpoints else Alarm()
+    first_epoch, saved = 1, resume["loop"] if resume else None
+    if saved:
+        first_epoch, next_evaluation = int(saved["epoch"]), int(saved["next_evaluation"])
+        run.samples, run.steps = int(saved["samples"]), int(saved["steps"])
+        run.evaluation_seconds = float(saved["evaluation_seconds"])
+        run.losses = _LossMeter(float(saved["loss_total"]), int(saved["loss_count"]))
+        for point in saved["curve"]:
+            run.curve.add(CurvePoint(**point))
+
+    def rearm() -> None:
+        alarm.at = min(progress.next_due if progress else math.inf, checkpoints.due if checkpoints else math.inf)
 
     def evaluated(point: CurvePoint) -> None:
-        nonlocal due
         if on_evaluation:
             on_evaluation(point)
         if progress:
             progress.evaluation(point.epoch, point.samples, point.accuracy, workload.check_split)
-            due = progress.next_due
+            rearm()
 
     def finish(status: str, epoch: int, divergence: str | None = None) -> TrainingOutcome:
         seconds = clock(device) - run.started
-        return TrainingOutcome(status, run.curve, seconds, run.evaluation_seconds, run.samples,
-                               run.steps, epoch, divergence)
+        outcome = TrainingOutcome(status, run.curve, seconds, run.evaluation_seconds, run.samples,
+                                  run.steps, epoch, divergence)
+        if checkpoints:
+            outcome.resumptions, outcome.interrupted_seconds = checkpoints.resumptions, checkpoints.interrupted_seconds
+            outcome.checkpoint_seconds, outcome.checkpoints_written = checkpoints.checkpoint_seconds, checkpoints.written
+        return outcome
 
+    def checkpoint(epoch: int, taken: int, order: dict[str, Any]) -> None:
+        assert checkpoints is not None
+        begin = clock(device)
+        loop = {"epoch": epoch, "batches": taken, "order": order, "samples": run.samples, "steps": run.steps,
+                "elapsed": begin - run.started, "evaluation_seconds": run.evaluation_seconds,
+                "next_evaluation": next_evaluation, "loss_total": run.losses.total, "loss_count": run.losses.count,
+                "curve": run.curve.as_records()}
+        try:
+            checkpoints.save(loop, workload.training_state())
+        except OSError as error:  # e.g. a full disk: the benchmark goes on, without checkpoints
+            checkpoints.give_up(f"{checkpoints.path}: {error.strerror or error}")
+            if progress:
+                progress.note(f"checkpoints stopped: cannot write {checkpoints.error}")
+        pause = clock(device) - begin
+        run.started += pause  # the clock stands still while a checkpoint is written
+        if progress:
+            progress.started += pause
+        checkpoints.checkpoint_seconds += pause
+        checkpoints.arm()
+
+    if checkpoints:
+        checkpoints.arm()
+    rearm()
     epoch = 0
-    for epoch in range(1, workload.max_epochs + 1):
-        for batch in workload.train_batches(epoch):
+    for epoch in range(first_epoch, workload.max_epochs + 1):
+        order: dict[str, Any] = {}
+        if saved:
+            order = saved["order"]
+            workload.load_epoch_order_state(order)
+        elif checkpoints:
+            order = workload.epoch_order_state()  # before train_batches draws the epoch's order
+        batches = iter(workload.train_batches(epoch))
+        taken = 0
+        if saved and resume:
+            for taken in range(1, int(saved["batches"]) + 1):
+                next(batches)  # trained before the checkpoint: taken from the same order, not trained
+            workload.load_training_state(resume["workload"])
+            set_global_rng_state(resume["rng"])
+            run.started = clock(device) - float(saved["elapsed"])  # earlier segments count, the restart does not
+            if progress:
+                progress.started = time.perf_counter() - float(saved["elapsed"])
+            if checkpoints:
+                checkpoints.training_again()
+            saved = None
+        for batch in batches:
             loss = workload.train_step(batch)
+            taken += 1
             run.samples += batch.size
             run.steps += 1
             if loss is not None:
@@ -121,9 +193,25 @@ def train_to_target(workload: Workload, device: torch.device,
                 evaluated(point)
                 if point.accuracy >= workload.target_accuracy:
                     return finish(REACHED, epoch)
-            elif time.perf_counter() >= due:  # one clock read per step; a line only when one is due
-                progress.step(epoch, run.samples)
-                due = progress.next_due
+            now = time.perf_counter()  # one clock read per step; work only when something is due
+            if now >= alarm.at:
+                if progress and now >= progress.next_due:
+                    progress.step(epoch, run.samples)
+                if checkpoints and now >= checkpoints.due:
+                    if checkpoints.stop_requested and progress:
+                        progress.note(f"interrupted at epoch {epoch}, {run.samples:,} samples: writing a checkpoint "
+                                      "(Ctrl-C again stops at once, without it)")
+                    checkpoint(epoch, taken, order)
+                    if checkpoints.stop_requested and checkpoints.error:
+                        raise TrainingInterrupted(f"{checkpoints.label} interrupted at epoch {epoch}, "
+                                                  f"{run.samples:,} samples; no checkpoint could be written "
+                                                  f"({checkpoints.error}), so a rerun starts from the beginning.")
+                    if checkpoints.stop_requested:
+                        raise TrainingInterrupted(
+                            f"{checkpoints.label} interrupted: checkpoint written at epoch {epoch}, "
+                            f"{run.samples:,} samples ({checkpoints.path}). Rerun the same command to resume "
+                            f"from there; add --snnbench-fresh to start over instead.")
+                rearm()
         if not run.curve.points or run.curve.points[-1].samples != run.samples:
             point = run.evaluate(epoch)
             evaluated(point)

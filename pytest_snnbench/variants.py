@@ -22,7 +22,8 @@ from .options import SnnbenchOptions
 
 # Options that describe the sweep itself; a child process gets single values instead.
 SWEEP_DESTS = {"intra_op_threads", "inter_op_threads", "device", "snnbench_seed", "snnbench_seeds",
-               "snnbench_repeat", "snnbench_compare_fail", "snnbench_report", "snnbench"}
+               "snnbench_repeat", "snnbench_compare_fail", "snnbench_report", "snnbench",
+               "snnbench_baseline"}
 
 
 @dataclass(frozen=True)
@@ -161,3 +162,11 @@ class ChildClock:
     def report(self, began: float, measured: float) -> None:
         """The child measured ``measured`` seconds; the call that ran it began at ``began`` (perf_counter)."""
         self.correction += measured - (time.perf_counter() - began)
+
+
+class SegmentClock(ChildClock):
+    """The timer of a training test with checkpoints: ``report`` makes pytest-benchmark's timed call
+    last the run's timed seconds (all segments of a resumed run, checkpoint writing left out)."""
+
+    def __repr__(self) -> str:
+        return "snnbench timed-segments clock"

@@ -21,8 +21,22 @@ The runner calls the steps of its lifecycle in this order, and in no other:
    noise generator), then ``predict(batch)`` for each of ``test_batches()``. Inference runs one
    untimed warm-up batch (a pass of its own) and then one timed pass over the whole test set.
 
-``TensorDataWorkload`` supplies the batching and the trained state for workloads whose data are
-tensors and whose model is one ``torch.nn.Module``.
+Checkpoints (checkpoint.py): during step 2 the loop may save the run at a batch boundary and a
+later process may resume it. The loop keeps its own state (position in the data, samples, curve,
+times, global random generators); the workload adds the rest through two pairs of methods:
+
+- ``training_state()`` / ``load_training_state(state)``: everything else that the next steps depend
+  on, as it is at the boundary (model, optimiser, scheduler, the workload's own generators and
+  counters), so that the resumed run computes exactly what the uninterrupted one would have;
+- ``epoch_order_state()`` / ``load_epoch_order_state(state)``: what ``train_batches(epoch)`` draws
+  the epoch's order from, taken just before each epoch; on resume the loop puts it back, calls
+  ``train_batches(epoch)`` again and drops the batches trained already, then loads the training state.
+
+Both hold tensors, plain containers, numbers and strings only (saved and loaded with
+``weights_only=True``). A workload without them trains without checkpoints.
+
+``TensorDataWorkload`` supplies the batching, the trained state and the checkpoint state for
+workloads whose data are tensors and whose model is one ``torch.nn.Module`` (or a few).
 """
 from __future__ import annotations
 
@@ -180,6 +194,30 @@ class Workload(ABC):
     @abstractmethod
     def load_state_dict(self, state: dict[str, Any]) -> None: ...
 
+    # -- checkpoints: the rest of the training run's state (see the module's docstring) ------------
+    def training_state(self) -> dict[str, Any]:
+        """The state at a batch boundary beyond the loop's own: model, optimiser, scheduler, own
+        generators (``get_state()``) and counters. May hold live references: it is saved at once."""
+        raise NotImplementedError(f"{type(self).__name__} does not support checkpoints")
+
+    def load_training_state(self, state: dict[str, Any]) -> None:
+        raise NotImplementedError(f"{type(self).__name__} does not support checkpoints")
+
+    def epoch_order_state(self) -> dict[str, Any]:
+        """What the next ``train_batches(epoch)`` will draw the epoch's order from (e.g. the shuffle
+        generator's state); the loop takes it just before calling ``train_batches``."""
+        raise NotImplementedError(f"{type(self).__name__} does not support checkpoints")
+
+    def load_epoch_order_state(self, state: dict[str, Any]) -> None:
+        raise NotImplementedError(f"{type(self).__name__} does not support checkpoints")
+
+
+def supports_checkpoints(workload: Workload) -> bool:
+    """True if the workload's class implements the checkpoint methods (all four)."""
+    kind = type(workload)
+    return all(getattr(kind, name) is not getattr(Workload, name) for name in (
+        "training_state", "load_training_state", "epoch_order_state", "load_epoch_order_state"))
+
 
 def count_correct(workload: Workload, progress: Any = None,
                   batches: Iterable[Batch] | None = None) -> tuple[int, int]:
@@ -269,3 +307,36 @@ class TensorDataWorkload(Workload):
     def load_state_dict(self, state: dict[str, Any]) -> None:
         for key, module in self.trained_modules().items():
             module.load_state_dict(state[key])
+
+    def training_state(self) -> dict[str, Any]:
+        """The trained modules, and every attribute that is an optimiser, a learning-rate scheduler or
+        a torch.Generator (``shuffle``, augmentation or noise generators), by attribute name."""
+        state: dict[str, Any] = {"modules": self.state_dict(), "optimizers": {}, "schedulers": {},
+                                 "generators": {}}
+        for name, value in vars(self).items():
+            if isinstance(value, torch.optim.Optimizer):
+                state["optimizers"][name] = value.state_dict()
+            elif isinstance(value, _SCHEDULERS):
+                state["schedulers"][name] = value.state_dict()
+            elif isinstance(value, torch.Generator):
+                state["generators"][name] = value.get_state()
+        return state
+
+    def load_training_state(self, state: dict[str, Any]) -> None:
+        self.load_state_dict(state["modules"])  # parameters are copied into: optimisers keep pointing at them
+        for name, saved in state["optimizers"].items():
+            getattr(self, name).load_state_dict(saved)
+        for name, saved in state["schedulers"].items():
+            getattr(self, name).load_state_dict(saved)
+        for name, saved in state["generators"].items():
+            getattr(self, name).set_state(saved)
+
+    def epoch_order_state(self) -> dict[str, Any]:
+        return {"shuffle": self.shuffle.get_state()}  # train_batches draws the order from it first
+
+    def load_epoch_order_state(self, state: dict[str, Any]) -> None:
+        self.shuffle.set_state(state["shuffle"])
+
+
+_SCHEDULERS = tuple(kind for kind in (getattr(torch.optim.lr_scheduler, "LRScheduler", None),
+                                      getattr(torch.optim.lr_scheduler, "ReduceLROnPlateau", None)) if kind)

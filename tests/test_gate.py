@@ -101,3 +101,23 @@ def test_gate_needs_a_comparison_run(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest("--snnbench", "--snnbench-compare-fail=accuracy:1pp")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*--snnbench-compare-fail needs a stored run to compare with*"])
+
+
+def test_gate_against_a_results_file(toy_session, pytester: pytest.Pytester) -> None:
+    """--snnbench-baseline: the latest session of a results file (here one whose accuracy was higher)."""
+    baseline = pytester.path / "baseline.jsonl"
+    toy_session("-m", "training", f"--snnbench-results={baseline}").assert_outcomes(passed=1)
+    lines = [json.loads(line) for line in baseline.read_text().splitlines()]
+    lines[-1]["record"]["final_accuracy"] = 1.5
+    baseline.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    result = toy_session("-m", "training", f"--snnbench-baseline={baseline}",
+                         "--snnbench-compare-fail=accuracy:0.5pp,time_to_target:1000%")
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    result.stdout.fnmatch_lines([f"*metric gate*against the baseline {baseline}*",
+                                 "*test_toy_training*accuracy*REGRESSED*", "*FAILED: 1 metric(s) moved beyond*"])
+
+
+def test_a_missing_baseline_is_a_usage_error(pytester: pytest.Pytester) -> None:
+    result = pytester.runpytest("--snnbench", "--snnbench-compare-fail=accuracy:1pp", "--snnbench-baseline=nope.jsonl")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*--snnbench-baseline=nope.jsonl: no such file*"])

@@ -70,6 +70,23 @@ class ToyWorkload(Workload):
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.model.load_state_dict(state["model"])
 
+    # Checkpoints: a plain Workload names its state itself (TensorDataWorkload has defaults).
+    def training_state(self) -> dict[str, Any]:
+        return {"model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
+                "shuffle": self.shuffle.get_state(), "steps": self.steps}
+
+    def load_training_state(self, state: dict[str, Any]) -> None:
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.shuffle.set_state(state["shuffle"])
+        self.steps = int(state["steps"])
+
+    def epoch_order_state(self) -> dict[str, Any]:
+        return {"shuffle": self.shuffle.get_state()}
+
+    def load_epoch_order_state(self, state: dict[str, Any]) -> None:
+        self.shuffle.set_state(state["shuffle"])
+
 
 # A test module for pytester sessions: the toy workload as a training and an inference test.
 TOY_TESTS = '''

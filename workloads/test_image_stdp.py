@@ -268,6 +268,32 @@ class ImageSTDP(TensorDataWorkload):
         self.assignments = state["assignments"].to(self.device)
         self.samples_seen = int(state["train_samples_seen"])
 
+    # -- checkpoints (the order: TensorDataWorkload's epoch_order_state, the shuffle generator) --------
+    def training_state(self) -> dict[str, Any]:
+        """The engine (weights, thresholds), the learning generators (Poisson trains, one-spike choices:
+        a counter), the label window, the assignments and the bookkeeping of the checks."""
+        return {"weights": self.engine.weights.detach().clone().cpu(), "theta": self.engine.theta.detach().clone().cpu(),
+                "generators": {"shuffle": self.shuffle.get_state(), "train_poisson": self.train_poisson.get_state()},
+                "train_choices_runs": self.train_choices.runs,
+                "window": {"counts": self.window.counts, "labels": self.window.labels,
+                           "filled": self.window.filled, "position": self.window.position},
+                "assignments": self.assignments, "since_check": [[c, t] for c, t in self.since_check],
+                "samples_seen": self.samples_seen, "checks": self.checks}
+
+    def load_training_state(self, state: dict[str, Any]) -> None:
+        self.engine.load(state["weights"], state["theta"])
+        self.shuffle.set_state(state["generators"]["shuffle"])
+        self.train_poisson.set_state(state["generators"]["train_poisson"])
+        self.train_choices.runs = int(state["train_choices_runs"])
+        window = state["window"]
+        self.window.counts.copy_(window["counts"])
+        self.window.labels.copy_(window["labels"])
+        self.window.filled, self.window.position = int(window["filled"]), int(window["position"])
+        self.assignments = state["assignments"].to(self.device)
+        self.since_check = [(c.to(self.device), t.to(self.device)) for c, t in state["since_check"]]
+        self.samples_seen = int(state["samples_seen"])
+        self.checks = list(state["checks"])
+
 
 LEFT_OUT = ("image-stdp: sizes {sizes} were left out (the default leaves out 6400 neurons, which train for hours "
             "even with the fast engine); run them with --snnbench-stdp-sizes=100,400,1600,6400 (or name the sizes "
