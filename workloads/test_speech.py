@@ -16,15 +16,24 @@ each equals Norse's own module.
 Configuration (all recorded with each result): 40 log-mel bands, 10 ms frames (101 steps); 256
 recurrent neurons; Norse's Euler step dt = 1 ms per frame with tau_syn 5 ms and tau_mem 20 ms
 (decays 0.8 and 0.95 per step), threshold 1, reset to 0, no self-connections; LSNN threshold jump
-0.1 per spike, decaying back with tau_adapt 200 ms; readout tau_syn 5 ms, tau_mem 20 ms; Adam 5e-3
+0.1 per spike, decaying back with tau_adapt 200 ms; readout tau_syn 5 ms, tau_mem 20 ms; Adam 1e-2
 with a cosine decay over the epoch budget, batch 32, gradient norm clipped at 1; training clips are
 shifted in time by up to 8 frames (one gather per batch on the device, the only augmentation).
-These were chosen on the 12-class task of the real subset (longer or shorter membrane time
-constants, an undampened surrogate, a higher learning rate and the maximum over time all did worse).
 
-Target: 90 % test accuracy on the 35-word task (the paper's target; --snnbench-speech-task=12 runs
-the 12-class task with the same target). --snnbench-speech-epochs=N sets the epoch budget (and so
-the length of the cosine decay).
+Splits and how the hyper-parameters were chosen. Training on the archive's training clips; every
+check, the stop and the target decision on the clips of ``validation_list.txt``; the test clips
+only report. The choices were made on the validation split of the default (``snnbench``) task of
+the real 2,354-clip subset, never on test data: docs/tuning/speech_validation_sweep.py trains
+Speech-LIF for 20 epochs per alternative, seed 0, and compares the mean validation accuracy of the
+last five epochs: learning rate 1e-2 60.7 % (chosen; 2e-3: 45.8 %, 5e-3: 54.2 %, 2e-2: 59.7 %),
+tau_mem 20 ms (40 ms: 47.6 %), the readout's mean over time (its maximum: 29.6 %). The time
+constants, the surrogate and the network's shape are the paper's and Norse's; LSNN and the LSTM
+use the same settings, so that the three differ only in the recurrent layer.
+
+Target: 90 % validation accuracy (the paper's target), asserted again on the test split by the
+inference workloads, on the paper's task (``--snnbench-speech-task=snnbench``, the default: ten
+command words, background, unknown); ``35`` and ``12`` run the other tasks with the same target.
+--snnbench-speech-epochs=N sets the epoch budget (and so the length of the cosine decay).
 """
 from __future__ import annotations
 
@@ -58,7 +67,7 @@ class Config:
     hidden_size: int = 256
     batch_size: int = 32
     eval_batch_size: int = 512
-    learning_rate: float = 5e-3
+    learning_rate: float = 1e-2
     cosine_schedule: bool = True  # learning rate decays to 0 along a cosine over the epoch budget
     time_shift: int = 8  # training clips move by up to this many frames either way (words start anywhere)
     gradient_clip: float = 1.0  # max gradient norm: recurrent spiking nets have rare gradient spikes
