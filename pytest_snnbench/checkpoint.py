@@ -19,11 +19,9 @@ containers, numbers and strings, so no pickled code ever runs.
 from __future__ import annotations
 
 import json
-import os
 import random
 import re
 import signal
-import tempfile
 import threading
 import time
 from contextlib import contextmanager
@@ -33,6 +31,8 @@ from typing import Any, Iterator
 
 import numpy as np
 import torch
+
+from .atomic import write_atomically
 
 FORMAT = "snnbench-checkpoint/1"
 
@@ -110,20 +110,10 @@ def checkpoint_name(test: str, scale: str, seed: int, device: str, intra_op: int
     return re.sub(r"[^A-Za-z0-9_.\-\[\]]+", "_", name)[:200] + ".pt"
 
 
-def write_atomically(path: Path, payload: dict[str, Any]) -> None:
-    """torch.save to a temporary file in the same folder, fsync, rename: a kill at any moment leaves
-    the previous checkpoint or the new one, never a torn file under the checkpoint's name."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as out:
-            torch.save(payload, out)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+def save_checkpoint(path: Path, payload: dict[str, Any]) -> None:
+    """torch.save, atomically: a kill at any moment leaves the previous checkpoint or the new one,
+    never a torn file under the checkpoint's name."""
+    write_atomically(path, lambda out: torch.save(payload, out))
 
 
 @dataclass
@@ -231,7 +221,7 @@ class Checkpoints:
             "rng": global_rng_state(),
             "workload": workload_state,
         }
-        write_atomically(self.path, payload)
+        save_checkpoint(self.path, payload)
         self.written += 1
 
     def give_up(self, error: str) -> None:

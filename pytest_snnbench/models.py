@@ -12,6 +12,8 @@ from typing import Any
 
 import torch
 
+from .atomic import write_atomically
+
 FORMAT = 1
 
 
@@ -31,11 +33,9 @@ class ModelStore:
 
     def put(self, key: str, state: dict[str, Any], metadata: dict[str, Any]) -> Path:
         self._session[key] = (state, metadata)
-        self.folder.mkdir(parents=True, exist_ok=True)
         path = self.path(key)
-        partial = path.with_suffix(".tmp")
-        torch.save({"format": FORMAT, "metadata": json.dumps(metadata, default=str), "state": state}, partial)
-        partial.replace(path)  # never leave a half-written model behind
+        saved = {"format": FORMAT, "metadata": json.dumps(metadata, default=str), "state": state}
+        write_atomically(path, lambda out: torch.save(saved, out))  # never a half-written model
         return path
 
     def get(self, key: str) -> tuple[dict[str, Any], str, dict[str, Any]] | None:

@@ -15,6 +15,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from .atomic import write_atomically
+
 SCHEMA = "snnbench-results/1"
 
 
@@ -44,16 +46,7 @@ def append_record(path: Path, session: str, test: str, record: dict[str, Any]) -
     previous = path.read_bytes() if path.exists() else b""
     if previous and not previous.endswith(b"\n"):
         previous += b"\n"
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(handle, "wb") as out:
-            out.write(previous + line.encode() + b"\n")
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    write_atomically(path, lambda out: out.write(previous + line.encode() + b"\n"))
 
 
 def read_results(path: Path) -> list[dict[str, Any]]:

@@ -14,7 +14,7 @@ import torch
 
 from pytest_snnbench.data import mnist_splits
 from pytest_snnbench.data import speech_commands as sc
-from pytest_snnbench.data.splits import fixed_subset, stratified_validation_split
+from pytest_snnbench.data.splits import balanced_subset, stratified_validation_split
 from pytest_snnbench.training import train_to_target
 from pytest_snnbench.workloads import test_image_backprop as backprop
 from pytest_snnbench.workloads import test_image_conversion as conversion
@@ -46,12 +46,16 @@ def _context(data: Path, cache: Path, seed: int):
     return dataclasses.replace(smoke_context(data, cache), seed=seed)
 
 
-def test_a_capped_split_is_a_fixed_spread_not_a_prefix() -> None:
-    chosen = fixed_subset(1000, 100)
-    assert len(chosen) == 100 and chosen.tolist() == sorted(set(chosen.tolist()))
-    assert int(chosen.max()) > 500  # a prefix would stop at 99
-    assert torch.equal(chosen, fixed_subset(1000, 100))
-    assert fixed_subset(10, None) == slice(None) and fixed_subset(10, 10) == slice(None)
+def test_a_capped_split_is_fixed_balanced_and_keeps_every_class() -> None:
+    labels = torch.cat([torch.zeros(700), torch.ones(200), torch.full((100,), 2)]).long()  # sorted, skewed
+    chosen = balanced_subset(labels, 300)
+    assert len(chosen) == 300 and chosen.tolist() == sorted(set(chosen.tolist()))
+    assert torch.bincount(labels[chosen]).tolist() == [100, 100, 100]
+    assert int(chosen[chosen < 700].max()) > 300  # a spread over the class, not its first samples
+    assert torch.equal(chosen, balanced_subset(labels, 300))  # fixed: the same at every call and seed
+    few = balanced_subset(labels, 200)  # 67 + 67 + 66
+    assert torch.bincount(labels[few]).tolist() == [67, 67, 66]
+    assert balanced_subset(labels, None) == slice(None) and balanced_subset(labels, 1000) == slice(None)
 
 
 # -- Speech Commands --------------------------------------------------------------------------

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import hashlib
 import math
-import os
 import time
 import warnings
 from dataclasses import asdict, dataclass, field
@@ -34,6 +33,7 @@ from typing import Any, Callable, Iterator, Sequence
 
 import torch
 
+from ..atomic import write_atomically
 from .errors import DataSetError
 from .fingerprint import tensor_fingerprint
 
@@ -453,10 +453,7 @@ def read_cache(path: Path, key: str) -> tuple[dict[str, Any] | None, str]:
 
 def write_cache(path: Path, payload: dict[str, Any]) -> None:
     """Atomically: a run killed while writing leaves no half-written cache behind."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-    torch.save({**payload, "checksum": _checksum(payload)}, temporary)
-    os.replace(temporary, path)
+    write_atomically(path, lambda out: torch.save({**payload, "checksum": _checksum(payload)}, out))
 
 
 def _build(folder: Path, plans: dict[str, SplitPlan], params: FeatureParameters) -> dict[str, Any]:
