@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import os
 import subprocess
 import sys
 import sysconfig
@@ -26,7 +27,10 @@ SOURCES = ("setup.cfg", "pyproject.toml", "README.md", "pytest_snnbench", "workl
 
 
 def _run(command: list[str], cwd: Path | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
-    return subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=timeout, check=False)
+    # Someone else's environment: without the PYTHONPATH that the other tests' child sessions use
+    # (through it pip would find this checkout's own pytest-snnbench metadata and install nothing).
+    env = {name: value for name, value in os.environ.items() if name != "PYTHONPATH"}
+    return subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=timeout, check=False, env=env)
 
 
 def _unreachable(completed: subprocess.CompletedProcess) -> bool:
