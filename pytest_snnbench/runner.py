@@ -54,23 +54,28 @@ class ResultRow:
     time_to_target_s: float | None
     throughput: float | None
     note: str = ""
+    # The summary's metrics (pytest_snnbench.metrics, shown_in "summary") by name.
+    values: dict[str, float | None] = field(default_factory=dict, compare=False)
 
     @classmethod
     def from_record(cls, test: str, record: dict[str, Any], note: str = "") -> "ResultRow":
-        training = record["phase"] == "training"
+        from .metrics import REGISTRY
+
         variant = record.get("variant")
+        values = {metric.name: metric.value(record) for metric in REGISTRY.in_table("summary")}
         return cls(
             test=test,
             workload=record["workload"] + (f"[{variant}]" if variant else ""),
             status=record["status"],
-            accuracy=record["final_accuracy"],
+            accuracy=REGISTRY["accuracy"].value(record),
             majority=record.get("majority_class_accuracy"),
             target=record["target_accuracy"],
-            time_to_target_s=record.get("time_to_target_s"),
-            throughput=record["train_throughput_samples_per_s" if training else "inference_throughput_samples_per_s"],
+            time_to_target_s=REGISTRY["time_to_target"].value(record),
+            throughput=REGISTRY["throughput"].value(record),
             note=", ".join(part for part in (
                 f"test {record['test_accuracy']:.2%}" if record.get("test_accuracy") is not None else "",
                 f"engine {record['engine']}" if record.get("engine") else "", note) if part),
+            values=values,
         )
 
 
