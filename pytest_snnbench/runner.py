@@ -24,6 +24,7 @@ from .checkpoint import CheckpointRefused, Checkpoints, TrainingInterrupted, che
 from .data import DataSetError
 from .determinism import seed_everything
 from .device import describe
+from .metrics.energy import EnergyMeter
 from .models import ModelStore, model_key
 from .options import SnnbenchOptions
 from .profiling import profile_steps
@@ -294,8 +295,10 @@ class WorkloadRunner:
                 timer.report(began, result.seconds)
             return result
 
+        # Energy counters are read just before and just after the timed call, outside every clock.
+        meter = EnergyMeter(self.device)
         try:
-            with checkpoints.first_interrupt_checkpoints() if checkpoints else contextlib.nullcontext():
+            with checkpoints.first_interrupt_checkpoints() if checkpoints else contextlib.nullcontext(), meter:
                 outcome: TrainingOutcome = benchmark.pedantic(timed, rounds=1, iterations=1, warmup_rounds=0)
         except TrainingInterrupted as stop:
             # A clean stop: the records finished so far are in the results file already.
@@ -305,7 +308,9 @@ class WorkloadRunner:
             raise
         # The one test measurement, after the stop and outside the timing: it reports, never decides.
         test_accuracy = workload.test_accuracy() if outcome.status != DIVERGED else None
-        record = training_record(workload, outcome, self.run_settings(), baselines, test_accuracy)
+        # A resumed run measured its last segment only: recorded, but not energy to target.
+        energy = meter.record(whole_run=outcome.resumptions == 0)
+        record = training_record(workload, outcome, self.run_settings(), baselines, test_accuracy, energy)
         record["checkpoint_every_s"] = self.options.checkpoint_every if checkpoints else 0.0
         if checkpoints is not None and checkpoints.error:
             record["checkpoint_error"] = checkpoints.error
@@ -363,10 +368,13 @@ class WorkloadRunner:
             workload.predict(next(iter(workload.test_batches())))
         progress = self._progress(f"{workload.name}-inference", workload.target_accuracy, None,
                                   workload.hyperparameters().get("engine"))
-        outcome: InferenceOutcome = benchmark.pedantic(run_inference, args=(workload, self.device),
-                                                       kwargs={"progress": progress},
-                                                       rounds=1, iterations=1, warmup_rounds=0)
-        record = inference_record(workload, outcome, self.run_settings(), source)
+        meter = EnergyMeter(self.device)
+        with meter:  # counters read just before and after the timed pass
+            outcome: InferenceOutcome = benchmark.pedantic(run_inference, args=(workload, self.device),
+                                                           kwargs={"progress": progress},
+                                                           rounds=1, iterations=1, warmup_rounds=0)
+        record = inference_record(workload, outcome, self.run_settings(), source,
+                                  meter.record(samples=outcome.samples))
         record["model_reached_target"] = reached
         if profile is not None:
             record["profile"] = profile
