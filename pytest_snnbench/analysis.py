@@ -61,6 +61,8 @@ def _gate(state, config: pytest.Config) -> bool:
         lines.extend(f"    {d}" for d in differences)
     if movements:
         lines.extend(f"  {line}" for line in movement_table(movements))
+    elif set(state.records) & set(stored):
+        lines.append("  no bounded metric was measured in either run (e.g. energy on machines without counters)")
     else:
         lines.append("  no test of this session is in the stored run")
     regressed = [m for m in movements if m.regressed]

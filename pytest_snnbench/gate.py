@@ -1,4 +1,4 @@
-"""Regression gate on the recorded metrics (accuracy, time to target, throughput).
+"""Regression gate on the recorded metrics (accuracy, time to target, throughput, energy, ...).
 
 pytest-benchmark's --benchmark-compare-fail judges timing statistics only. This gate reads the same
 stored run that --benchmark-compare loads and compares the SNNBench records, test by test:
@@ -7,7 +7,8 @@ stored run that --benchmark-compare loads and compares the SNNBench records, tes
 
 A bound is ``METRIC:AMOUNT UNIT`` with UNIT ``pp`` (percentage points, accuracies only), ``%``
 (relative to the stored value) or ``s`` (seconds, times only). Each metric has a bad direction:
-accuracies and throughput must not fall, times must not rise.
+accuracies and throughput must not fall, times and energies must not rise. The metrics, with their
+units and directions, are defined in pytest_snnbench.metrics.
 """
 from __future__ import annotations
 
@@ -17,16 +18,13 @@ from typing import Any, Iterable
 
 import pytest
 
-# metric -> (record fields tried in order, direction in which a change is a regression, units allowed)
-METRICS: dict[str, tuple[tuple[str, ...], int, tuple[str, ...]]] = {
-    "accuracy": (("final_accuracy", "accuracy"), -1, ("pp", "%")),
-    "best_accuracy": (("best_accuracy",), -1, ("pp", "%")),
-    "time_to_target": (("time_to_target_s",), +1, ("%", "s")),
-    "inference_time": (("inference_seconds",), +1, ("%", "s")),
-    "throughput": (("train_throughput_samples_per_s", "inference_throughput_samples_per_s"), -1, ("%",)),
-    "samples_to_target": (("samples_to_target",), +1, ("%",)),
-}
-_BOUND = re.compile(r"^\s*([a-z_]+)\s*:\s*([0-9]*\.?[0-9]+)\s*(pp|%|s)\s*$")
+from .metrics import REGISTRY
+
+# The metrics, their units and directions: pytest_snnbench.metrics (one definition each).
+METRICS = REGISTRY
+_UNITS = "|".join(sorted({re.escape(unit) for metric in METRICS.values() for unit in metric.gate_units}, key=len,
+                          reverse=True))
+_BOUND = re.compile(rf"^\s*([a-z_]+)\s*:\s*([0-9]*\.?[0-9]+)\s*({_UNITS})\s*$")
 # Set-up fields that make two records hard to compare; differences are warned about, not failed.
 SETUP_FIELDS = ("device", "scale", "seed", "intra_op_threads", "inter_op_threads", "packages", "batch_size",
                 "time_steps")
@@ -57,18 +55,15 @@ def parse_bounds(expression: str | None) -> tuple[Bound, ...]:
         if metric not in METRICS:
             raise pytest.UsageError(f"--snnbench-compare-fail: unknown metric {metric!r}; use one of "
                                     f"{', '.join(METRICS)}.")
-        if unit not in METRICS[metric][2]:
+        if unit not in METRICS[metric].gate_units:
             raise pytest.UsageError(f"--snnbench-compare-fail: {metric} takes a bound in "
-                                    f"{' or '.join(METRICS[metric][2])}, not {unit!r}.")
+                                    f"{' or '.join(METRICS[metric].gate_units)}, not {unit!r}.")
         bounds.append(Bound(metric, amount, unit))
     return tuple(bounds)
 
 
 def metric_value(record: dict[str, Any], metric: str) -> float | None:
-    for field in METRICS[metric][0]:
-        if record.get(field) is not None:
-            return float(record[field])
-    return None
+    return METRICS[metric].value(record)
 
 
 @dataclass(frozen=True)
@@ -78,9 +73,12 @@ class Movement:
     before: float | None
     now: float | None
     regressed: bool
+    note: str | None = None  # says why a value is missing when that is no regression
 
     @property
     def change(self) -> str:
+        if self.note:
+            return self.note
         if self.before is None or self.now is None:
             return "target no longer reached" if self.now is None else "newly measured"
         delta = self.now - self.before
@@ -93,7 +91,7 @@ class Movement:
 
 def judge(bound: Bound, before: float | None, now: float | None) -> bool:
     """True if moving from ``before`` to ``now`` goes beyond the bound in the bad direction."""
-    direction = METRICS[bound.metric][1]
+    direction = METRICS[bound.metric].direction
     if before is None:
         return False  # nothing to compare with
     if now is None:
@@ -114,6 +112,11 @@ def compare(current: dict[str, dict[str, Any]], stored: dict[str, dict[str, Any]
         for bound in bounds:
             before, now = metric_value(stored[test], bound.metric), metric_value(current[test], bound.metric)
             if before is None and now is None:
+                continue
+            metric = METRICS[bound.metric]
+            if now is None and not metric.measurable(current[test]):
+                # e.g. energy on a machine without readable counters: unknown, not worse
+                movements.append(Movement(test, bound, before, now, False, "not measured now"))
                 continue
             movements.append(Movement(test, bound, before, now, judge(bound, before, now)))
     return movements

@@ -13,6 +13,7 @@ from .training import InferenceOutcome, TrainingOutcome
 
 # 2: curve points carry their split; training records add test_accuracy; every record adds
 # class_counts and majority_class_accuracy (and training records learning_off_accuracy).
+# Later, compatibly (optional fields, same version): energy.
 SCHEMA = "snnbench-record/2"
 PACKAGES = ("torch", "torchvision", "torchaudio", "snntorch", "bindsnet", "norse", "numba", "numpy",
             "pytest", "pytest-benchmark")
@@ -63,7 +64,8 @@ def common_record(workload, phase: str, run_settings: dict[str, Any]) -> dict[st
 
 
 def training_record(workload, outcome: TrainingOutcome, run_settings: dict[str, Any],
-                    baselines: Baselines | None = None, test_accuracy: float | None = None) -> dict[str, Any]:
+                    baselines: Baselines | None = None, test_accuracy: float | None = None,
+                    energy: dict[str, Any] | None = None) -> dict[str, Any]:
     """``final_accuracy``, ``best_accuracy`` and the curve are on the check split (validation), where
     the target is decided; ``test_accuracy`` is the one test measurement after the stop."""
     curve = outcome.curve
@@ -92,12 +94,13 @@ def training_record(workload, outcome: TrainingOutcome, run_settings: dict[str, 
         "interrupted_seconds": outcome.interrupted_seconds,
         "checkpoint_seconds": outcome.checkpoint_seconds,
         "checkpoints_written": outcome.checkpoints_written,
+        "energy": energy or {"available": False, "reason": "not measured"},  # metrics/energy.py
     })
     return record
 
 
 def inference_record(workload, outcome: InferenceOutcome, run_settings: dict[str, Any],
-                     model_source: str) -> dict[str, Any]:
+                     model_source: str, energy: dict[str, Any] | None = None) -> dict[str, Any]:
     record = common_record(workload, "inference", run_settings)
     counts = record["class_counts"].get("test")
     record.update({
@@ -110,5 +113,6 @@ def inference_record(workload, outcome: InferenceOutcome, run_settings: dict[str
         "inference_seconds": outcome.seconds,
         "inference_throughput_samples_per_s": outcome.throughput,
         "model_source": model_source,
+        "energy": energy or {"available": False, "reason": "not measured"},  # metrics/energy.py
     })
     return record

@@ -24,6 +24,7 @@ from .checkpoint import CheckpointRefused, Checkpoints, TrainingInterrupted, che
 from .data import DataSetError
 from .determinism import seed_everything
 from .device import describe
+from .metrics.energy import EnergyMeter
 from .models import ModelStore, model_key
 from .options import SnnbenchOptions
 from .profiling import profile_steps
@@ -54,23 +55,28 @@ class ResultRow:
     time_to_target_s: float | None
     throughput: float | None
     note: str = ""
+    # The summary's metrics (pytest_snnbench.metrics, shown_in "summary") by name.
+    values: dict[str, float | None] = field(default_factory=dict, compare=False)
 
     @classmethod
     def from_record(cls, test: str, record: dict[str, Any], note: str = "") -> "ResultRow":
-        training = record["phase"] == "training"
+        from .metrics import REGISTRY
+
         variant = record.get("variant")
+        values = {metric.name: metric.value(record) for metric in REGISTRY.in_table("summary")}
         return cls(
             test=test,
             workload=record["workload"] + (f"[{variant}]" if variant else ""),
             status=record["status"],
-            accuracy=record["final_accuracy"],
+            accuracy=REGISTRY["accuracy"].value(record),
             majority=record.get("majority_class_accuracy"),
             target=record["target_accuracy"],
-            time_to_target_s=record.get("time_to_target_s"),
-            throughput=record["train_throughput_samples_per_s" if training else "inference_throughput_samples_per_s"],
+            time_to_target_s=REGISTRY["time_to_target"].value(record),
+            throughput=REGISTRY["throughput"].value(record),
             note=", ".join(part for part in (
                 f"test {record['test_accuracy']:.2%}" if record.get("test_accuracy") is not None else "",
                 f"engine {record['engine']}" if record.get("engine") else "", note) if part),
+            values=values,
         )
 
 
@@ -289,8 +295,10 @@ class WorkloadRunner:
                 timer.report(began, result.seconds)
             return result
 
+        # Energy counters are read just before and just after the timed call, outside every clock.
+        meter = EnergyMeter(self.device)
         try:
-            with checkpoints.first_interrupt_checkpoints() if checkpoints else contextlib.nullcontext():
+            with checkpoints.first_interrupt_checkpoints() if checkpoints else contextlib.nullcontext(), meter:
                 outcome: TrainingOutcome = benchmark.pedantic(timed, rounds=1, iterations=1, warmup_rounds=0)
         except TrainingInterrupted as stop:
             # A clean stop: the records finished so far are in the results file already.
@@ -300,7 +308,9 @@ class WorkloadRunner:
             raise
         # The one test measurement, after the stop and outside the timing: it reports, never decides.
         test_accuracy = workload.test_accuracy() if outcome.status != DIVERGED else None
-        record = training_record(workload, outcome, self.run_settings(), baselines, test_accuracy)
+        # A resumed run measured its last segment only: recorded, but not energy to target.
+        energy = meter.record(whole_run=outcome.resumptions == 0)
+        record = training_record(workload, outcome, self.run_settings(), baselines, test_accuracy, energy)
         record["checkpoint_every_s"] = self.options.checkpoint_every if checkpoints else 0.0
         if checkpoints is not None and checkpoints.error:
             record["checkpoint_error"] = checkpoints.error
@@ -358,10 +368,13 @@ class WorkloadRunner:
             workload.predict(next(iter(workload.test_batches())))
         progress = self._progress(f"{workload.name}-inference", workload.target_accuracy, None,
                                   workload.hyperparameters().get("engine"))
-        outcome: InferenceOutcome = benchmark.pedantic(run_inference, args=(workload, self.device),
-                                                       kwargs={"progress": progress},
-                                                       rounds=1, iterations=1, warmup_rounds=0)
-        record = inference_record(workload, outcome, self.run_settings(), source)
+        meter = EnergyMeter(self.device)
+        with meter:  # counters read just before and after the timed pass
+            outcome: InferenceOutcome = benchmark.pedantic(run_inference, args=(workload, self.device),
+                                                           kwargs={"progress": progress},
+                                                           rounds=1, iterations=1, warmup_rounds=0)
+        record = inference_record(workload, outcome, self.run_settings(), source,
+                                  meter.record(samples=outcome.samples))
         record["model_reached_target"] = reached
         if profile is not None:
             record["profile"] = profile

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pytest_snnbench.gate import Bound, judge, parse_bounds, setup_differences
+from pytest_snnbench.gate import Bound, compare, judge, metric_value, parse_bounds, setup_differences
 
 
 def test_parse_bounds() -> None:
@@ -121,3 +121,48 @@ def test_a_missing_baseline_is_a_usage_error(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest("--snnbench", "--snnbench-compare-fail=accuracy:1pp", "--snnbench-baseline=nope.jsonl")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*--snnbench-baseline=nope.jsonl: no such file*"])
+
+
+def _training(joules: float | None = None, **fields) -> dict:
+    """A training record with measured energy (joules), or one that says energy was not measured."""
+    energy = ({"available": True, "joules": joules, "method": "rapl-sysfs", "whole_run": True} if joules is not None
+              else {"available": False, "reason": "no powercap folder /sys/class/powercap"})
+    return {"phase": "training", "target_reached": True, "final_accuracy": 0.95, "time_to_target_s": 10.0,
+            "energy": energy, **fields}
+
+
+def test_energy_bounds_parse() -> None:
+    assert parse_bounds("energy_to_target:10%,energy_per_sample:5%") == (
+        Bound("energy_to_target", 10.0, "%"), Bound("energy_per_sample", 5.0, "%"))
+    with pytest.raises(pytest.UsageError, match="energy_to_target takes a bound in %"):
+        parse_bounds("energy_to_target:1pp")
+
+
+@pytest.mark.parametrize("stored, current, regressed, change", [
+    (_training(100.0), _training(109.0), False, "+9.0%"),
+    (_training(100.0), _training(111.0), True, "+11.0%"),
+    (_training(100.0), _training(50.0), False, "-50.0%"),
+    (_training(100.0), _training(), False, "not measured now"),  # this machine cannot tell: unknown, not worse
+    (_training(100.0), _training(120.0, target_reached=False), True, "target no longer reached"),
+    ({"phase": "training", "final_accuracy": 0.95}, _training(100.0), False, "newly measured"),  # an older record
+])
+def test_gate_on_energy(stored: dict, current: dict, regressed: bool, change: str) -> None:
+    [movement] = compare({"t": current}, {"t": stored}, parse_bounds("energy_to_target:10%"))
+    assert movement.regressed is regressed and movement.change == change
+
+
+def test_gate_leaves_out_energy_nobody_measured() -> None:
+    assert compare({"t": _training()}, {"t": _training()}, parse_bounds("energy_to_target:10%")) == []
+    # the other bounds still judge records without energy
+    assert [m.bound.metric for m in compare({"t": _training()}, {"t": _training()},
+                                            parse_bounds("accuracy:1pp,energy_to_target:10%"))] == ["accuracy"]
+
+
+def test_energy_of_a_resumed_run_is_not_energy_to_target() -> None:
+    """A run resumed from a checkpoint measured its last segment only."""
+    record = _training(100.0)
+    assert metric_value(record, "energy_to_target") == 100.0
+    record["energy"]["whole_run"] = False
+    assert metric_value(record, "energy_to_target") is None
+    inference = {"phase": "inference", "energy": {"available": True, "joules": 2.0, "joules_per_sample": 0.01}}
+    assert metric_value(inference, "energy_per_sample") == 0.01 and metric_value(inference, "energy_to_target") is None

@@ -52,3 +52,43 @@ def test_report_option_writes_at_the_end_of_a_session(toy_session, pytester: pyt
     result.assert_outcomes(passed=1)
     result.stdout.fnmatch_lines(["*report written: *report.html"])
     assert (pytester.path / "rep" / "accuracy_vs_time.png").is_file()
+
+
+def _run(label: str, energy: dict | None) -> "Run":
+    from pytest_snnbench.report import Run
+
+    record = {"schema": "snnbench-record/2", "phase": "training", "family": "toy", "workload": "toy-training",
+              "status": "reached", "target_reached": True, "target_accuracy": 0.9, "final_accuracy": 0.95,
+              "time_to_target_s": 10.0, "train_throughput_samples_per_s": 100.0, "device": "cpu",
+              "intra_op_threads": 1, "inter_op_threads": 1}
+    if energy is not None:
+        record["energy"] = energy
+    return Run(label, [{"name": "test_toy_training", "extra_info": record}])
+
+
+MEASURED = {"available": True, "joules": 1234.5, "method": "rapl-sysfs", "whole_run": True}
+UNMEASURED = {"available": False, "reason": "no powercap folder /sys/class/powercap"}
+
+
+def test_report_shows_energy_to_target_where_measured(tmp_path: Path) -> None:
+    from pytest_snnbench.report import write_report
+
+    page = write_report([_run("a", MEASURED)], tmp_path / "a")["html"].read_text()
+    assert "<th>energy to target</th>" in page and "1,234.5 J" in page and "not measured" not in page
+
+    page = write_report([_run("b", UNMEASURED)], tmp_path / "b")["html"].read_text()
+    assert "energy to target" not in page  # no column of dashes
+    assert "energy not measured: no powercap folder /sys/class/powercap" in page
+
+    page = write_report([_run("c", None)], tmp_path / "c")["html"].read_text()  # a record from before energy
+    assert "energy" not in page and "<th>time to target</th>" in page
+
+
+def test_report_compares_energy(tmp_path: Path) -> None:
+    from pytest_snnbench.report.build import comparison_rows
+
+    before, after = _run("before", MEASURED), _run("after", {**MEASURED, "joules": 2000.0})
+    rows = {row["metric"]: row for row in comparison_rows(before, after)}
+    assert rows["energy_to_target"]["verdict"] == "worse" and rows["accuracy"]["verdict"] == "same"
+    rows = {row["metric"]: row for row in comparison_rows(before, _run("after", UNMEASURED))}
+    assert rows["energy_to_target"]["verdict"] == "only in one run"

@@ -6,57 +6,70 @@ import html
 from pathlib import Path
 from typing import Any, Sequence
 
-from ..gate import METRICS, metric_value
+from ..metrics import REGISTRY, Metric
 from .figures import accuracy_against_time, operator_heatmap, thread_scaling
 from .load import Run
 
-SUMMARY_METRICS = ("accuracy", "time_to_target", "throughput", "inference_time")
+# The run table's and comparison's metrics: those defined with shown_in "report" (pytest_snnbench.metrics).
+SUMMARY_METRICS = tuple(m.name for m in REGISTRY.in_table("report"))
 
 
 def _cell(value: float | None, metric: str) -> str:
-    if value is None:
-        return "-"
-    if "accuracy" in metric:
-        return f"{value:.2%}"
-    if "time" in metric:
-        return f"{value:.2f} s"
-    return f"{value:,.1f}"
+    return REGISTRY[metric].format(value)
+
+
+def _metrics(records: list[dict[str, Any]]) -> list[Metric]:
+    """The report's metrics, leaving out one a machine may be unable to measure (energy) where no
+    record has a value."""
+    return [m for m in REGISTRY.in_table("report")
+            if not m.optional or any(m.value(record) is not None for record in records)]
+
+
+def _unmeasured(records: list[dict[str, Any]]) -> str:
+    """Why energy is missing, where it is: the reasons the records give."""
+    reasons = sorted({str(record["energy"].get("reason")) for record in records
+                      if isinstance(record.get("energy"), dict) and not record["energy"].get("available")})
+    if not reasons:
+        return ""
+    return f"<p class='note'>energy not measured: {html.escape('; '.join(reasons))}</p>"
 
 
 def summary_table(run: Run) -> str:
     rows = []
+    metrics = _metrics(list(run.records.values()))
     for name, record in sorted(run.records.items()):
-        cells = "".join(f"<td>{_cell(metric_value(record, m), m)}</td>" for m in SUMMARY_METRICS)
+        cells = "".join(f"<td>{m.format(m.value(record))}</td>" for m in metrics)
         rows.append(f"<tr><td>{html.escape(name)}</td><td>{html.escape(str(record.get('status')))}</td>"
                     f"<td>{_cell(record.get('target_accuracy'), 'accuracy')}</td>{cells}</tr>")
-    header = "".join(f"<th>{m.replace('_', ' ')}</th>" for m in SUMMARY_METRICS)
-    return (f"<table><tr><th>test</th><th>status</th><th>target</th>{header}</tr>{''.join(rows)}</table>")
+    header = "".join(f"<th>{html.escape(m.label)}</th>" for m in metrics)
+    return (f"<table><tr><th>test</th><th>status</th><th>target</th>{header}</tr>{''.join(rows)}</table>"
+            f"{_unmeasured(list(run.records.values()))}")
 
 
 def comparison_rows(before: Run, after: Run) -> list[dict[str, Any]]:
     rows = []
     stored, current = before.records, after.records
     for name in sorted(set(stored) | set(current)):
-        for metric in SUMMARY_METRICS:
-            old = metric_value(stored[name], metric) if name in stored else None
-            new = metric_value(current[name], metric) if name in current else None
+        for metric in REGISTRY.in_table("report"):
+            old = metric.value(stored[name]) if name in stored else None
+            new = metric.value(current[name]) if name in current else None
             if old is None and new is None:
                 continue
-            direction = METRICS[metric][1]
             if old is None or new is None:
                 verdict = "only in one run"
             else:
-                worse = (new - old) * direction
+                worse = (new - old) * metric.direction
                 scale = abs(old) or 1.0
                 verdict = "same" if abs(worse) / scale < 0.005 else ("worse" if worse > 0 else "better")
-            rows.append({"test": name, "metric": metric, "before": old, "after": new, "verdict": verdict})
+            rows.append({"test": name, "metric": metric.name, "before": old, "after": new, "verdict": verdict})
     return rows
 
 
 def comparison_table(before: Run, after: Run) -> str:
     marks = {"worse": "&#9660; worse", "better": "&#9650; better", "same": "=", "only in one run": "only in one run"}
     body = "".join(
-        f"<tr class='{row['verdict'].split()[0]}'><td>{html.escape(row['test'])}</td><td>{row['metric']}</td>"
+        f"<tr class='{row['verdict'].split()[0]}'><td>{html.escape(row['test'])}</td>"
+        f"<td>{html.escape(REGISTRY[row['metric']].label)}</td>"
         f"<td>{_cell(row['before'], row['metric'])}</td><td>{_cell(row['after'], row['metric'])}</td>"
         f"<td>{marks[row['verdict']]}</td></tr>" for row in comparison_rows(before, after))
     return (f"<h2>{html.escape(before.label)} &rarr; {html.escape(after.label)}</h2><table><tr><th>test</th>"

@@ -11,6 +11,7 @@ import matplotlib
 matplotlib.use("Agg")  # files only, no display needed
 import matplotlib.pyplot as plt  # noqa: E402
 
+from ..metrics import REGISTRY  # noqa: E402
 from ..profiling.categories import ALL_BUCKETS  # noqa: E402
 from .load import Run  # noqa: E402
 
@@ -75,7 +76,7 @@ def operator_heatmap(runs: Sequence[Run], path: Path) -> Path | None:
 
 
 def _throughput(record: dict[str, Any]) -> float | None:
-    return record.get("train_throughput_samples_per_s") or record.get("inference_throughput_samples_per_s")
+    return REGISTRY["throughput"].value(record)
 
 
 def _mean_by_count(points: list[tuple[int, float]]) -> list[tuple[int, float]]:
@@ -108,7 +109,7 @@ def thread_scaling(runs: Sequence[Run], path: Path) -> Path | None:
                       label=f"{label + ': ' if label else ''}{workload} ({device}, {other.split('_')[0]} {fixed})")
         axis.set_xticks(sorted({t for points in series.values() for t, _ in points}))
         axis.set_xlabel(pool.replace("_", " "))
-        axis.set_ylabel("samples per second")
+        axis.set_ylabel(f"{REGISTRY['throughput'].label} ({REGISTRY['throughput'].unit})")
         axis.set_title(f"scaling with {pool.split('_')[0]}-op threads")
         axis.grid(True, alpha=0.3)
         axis.legend(fontsize=7)
