@@ -239,27 +239,24 @@ def noise_files(folder: Path) -> list[str]:
 
 # -- the two tasks ------------------------------------------------------------------------------
 def task_classes(task: TaskDefinition, words_present: Sequence[str], has_noise: bool = True) -> tuple[str, ...]:
-    """Class index -> name, sorted so that it never depends on file order or hash seeds.
+    """Class index -> name in a fixed order (sorted; the paper's task in SNNBENCH_CLASSES' order), never
+    dependent on file order or hash seeds.
 
     Classes without any sample in the data are left out (no output unit without a target); the
     data set is then partial, which the result records.
     """
     present = set(words_present)
+    if task.name == "35":
+        return tuple(word for word in sorted(WORDS) if word in present)
+    # snnbench and 12: the commands, one class for every other word, one for the noise recordings
+    names = {word for word in COMMANDS if word in present}
+    if present - set(COMMANDS):
+        names.add(UNKNOWN)
+    if has_noise:
+        names.add(BACKGROUND if task.name == "snnbench" else SILENCE)
     if task.name == "snnbench":
-        names = {word for word in COMMANDS if word in present}
-        if present - set(COMMANDS):
-            names.add(UNKNOWN)
-        if has_noise:
-            names.add(BACKGROUND)
         return tuple(name for name in SNNBENCH_CLASSES if name in names)
-    if task.name == "12":
-        names = {word for word in COMMANDS if word in present}
-        if present - set(COMMANDS):
-            names.add(UNKNOWN)
-        if has_noise:
-            names.add(SILENCE)
-        return tuple(sorted(names))  # "_silence_" < "_unknown_" < the words
-    return tuple(word for word in sorted(WORDS) if word in present)
+    return tuple(sorted(names))  # "_silence_" < "_unknown_" < the words
 
 
 def _stable_order(clip: Clip) -> str:
