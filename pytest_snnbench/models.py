@@ -31,9 +31,13 @@ class ModelStore:
     def path(self, key: str) -> Path:
         return self.folder / f"{key}.pt"
 
-    def put(self, key: str, state: dict[str, Any], metadata: dict[str, Any]) -> Path:
+    def put(self, key: str, state: dict[str, Any], metadata: dict[str, Any], save: bool = True) -> Path:
+        """Keep the state for this session, and unless ``save`` is False (ranks other than 0 of a
+        data-parallel run, which hold the same model) also in the cache folder."""
         self._session[key] = (state, metadata)
         path = self.path(key)
+        if not save:
+            return path
         saved = {"format": FORMAT, "metadata": json.dumps(metadata, default=str), "state": state}
         write_atomically(path, lambda out: torch.save(saved, out))  # never a half-written model
         return path

@@ -53,6 +53,12 @@ class SnnbenchOptions:
     checkpoint_every: float = 0.0  # seconds of training between checkpoints (0: off); checkpoint.py
     fresh: bool = False  # ignore (and replace) a training run's checkpoint instead of resuming it
     baseline: Path | None = None  # a results file or benchmark JSON for the metric gate
+    # Data-parallel runs (distributed.py): ranks on this machine to launch, backend, collective
+    # timeout, and whether the global batch stays the paper's (split) or grows with the ranks.
+    nproc: int = 1
+    dist_backend: str = "auto"
+    dist_timeout: float = 300.0
+    global_batch: str = "fixed"
 
     @property
     def runs_in_child_processes(self) -> bool:
@@ -118,6 +124,20 @@ def add_options(parser: pytest.Parser) -> None:
                          "session) or a pytest-benchmark JSON; instead of --benchmark-compare.")
     group.addoption("--snnbench-report", default=None, metavar="DIR",
                     help="At the end of the session, write PNG figures and report.html to DIR.")
+    group.addoption("--snnbench-nproc", default="1", metavar="N",
+                    help="Run data-parallel on N processes of this machine: the same command under "
+                         "torchrun --standalone --nproc-per-node=N (default 1). Across machines, start "
+                         "pytest with torchrun yourself.")
+    group.addoption("--snnbench-dist-backend", default="auto", metavar="NAME",
+                    help="torch.distributed backend under torchrun: auto (nccl with --device=cuda, gloo on "
+                         "the CPU), gloo or nccl.")
+    group.addoption("--snnbench-dist-timeout", default="300", metavar="SECONDS",
+                    help="How long a rank waits in a collective for the others before the session ends with "
+                         "an error (default 300).")
+    group.addoption("--snnbench-global-batch", default="fixed", metavar="RULE",
+                    help="Under several ranks: fixed (default) splits the paper's batch across them, so the "
+                         "optimisation is the single-process one; scale gives each rank the paper's batch "
+                         "(global batch x ranks) and scales the learning rate by sqrt(ranks).")
 
 def _seconds_option(config: pytest.Config, name: str) -> float:
     raw = config.getoption(name)
@@ -189,14 +209,40 @@ def parse_device(text: str) -> str:
     return f"cuda:{index or 0}"
 
 
+DIST_BACKENDS = ("auto", "gloo", "nccl")  # distributed.py's, without importing torch here
+GLOBAL_BATCH_RULES = ("fixed", "scale")
+
+
+def parse_distributed_options(config: pytest.Config) -> dict[str, object]:
+    """--snnbench-nproc, -dist-backend, -dist-timeout and -global-batch, validated."""
+    backend = str(config.getoption("snnbench_dist_backend")).lower()
+    if backend not in DIST_BACKENDS:
+        raise pytest.UsageError(f"--snnbench-dist-backend={backend!r} is unknown; use one of: "
+                                f"{', '.join(DIST_BACKENDS)}.")
+    rule = str(config.getoption("snnbench_global_batch")).lower()
+    if rule not in GLOBAL_BATCH_RULES:
+        raise pytest.UsageError(f"--snnbench-global-batch={rule!r} is unknown; use fixed (the paper's batch, "
+                                "split across the ranks) or scale (the paper's batch on every rank).")
+    timeout = _seconds_option(config, "snnbench_dist_timeout")
+    if timeout <= 0:
+        raise pytest.UsageError("--snnbench-dist-timeout must be more than 0 seconds, e.g. 300.")
+    return {"nproc": _int_option(config, "snnbench_nproc", 1) or 1, "dist_backend": backend,
+            "dist_timeout": timeout, "global_batch": rule}
+
+
+def cache_dir_path(option: str | None) -> Path:
+    """The cache folder: --snnbench-cache-dir's value, else $SNNBENCH_CACHE, else the default."""
+    cache_dir = option or os.environ.get("SNNBENCH_CACHE")
+    return Path(cache_dir).expanduser() if cache_dir else default_cache_dir()
+
+
 def parse_options(config: pytest.Config) -> SnnbenchOptions:
     enabled = bool(config.getoption("snnbench"))
     scale = str(config.getoption("snnbench_scale")).lower()
     if scale not in SCALES:
         raise pytest.UsageError(f"--snnbench-scale={scale!r} is unknown; use one of: {', '.join(SCALES)}.")
     data_dir = config.getoption("snnbench_data_dir") or os.environ.get("SNNBENCH_DATA")
-    cache_dir = config.getoption("snnbench_cache_dir") or os.environ.get("SNNBENCH_CACHE")
-    cache_path = Path(cache_dir).expanduser() if cache_dir else default_cache_dir()
+    cache_path = cache_dir_path(config.getoption("snnbench_cache_dir"))
     seed = _int_option(config, "snnbench_seed", 0)
     seeds = _list_option(config, "snnbench_seeds", 0)
     if seeds and str(config.getoption("snnbench_seed")) != str(DEFAULT_SEED):
@@ -235,6 +281,7 @@ def parse_options(config: pytest.Config) -> SnnbenchOptions:
     if thread_search and intra_sweep:
         raise pytest.UsageError("--snnbench-thread-search picks the intra-op thread count itself: "
                                 "drop --intra-op-threads, or drop the search.")
+    distributed = parse_distributed_options(config)
     return SnnbenchOptions(
         enabled=enabled,
         device=devices[0],
@@ -261,5 +308,6 @@ def parse_options(config: pytest.Config) -> SnnbenchOptions:
         checkpoint_every=checkpoint_every,
         fresh=bool(config.getoption("snnbench_fresh")),
         baseline=baseline_path,
+        **distributed,
     )
 

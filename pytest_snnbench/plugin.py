@@ -5,6 +5,7 @@ library: those load only when --snnbench is given or a workload fixture is used.
 """
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 from pathlib import Path
 from typing import Any
@@ -66,6 +67,44 @@ def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginMa
     pluginmanager.hook.pytest_snnbench_add_options.call_historic(kwargs={"options": declared})
 
 
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_load_initial_conftests(early_config: pytest.Config):
+    """Under torchrun, a rank other than 0 sends its terminal output to ``CACHE/ranks/rank-N.log``:
+    here, before pytest starts capturing, so that pytest's own output follows."""
+    namespace = early_config.known_args_namespace
+    if getattr(namespace, "snnbench", False):
+        from . import launch
+
+        if launch.under_launcher() and launch.rank_from_environment() > 0:
+            from .options import cache_dir_path
+
+            launch.send_output_to_log(cache_dir_path(getattr(namespace, "snnbench_cache_dir", None)) / "ranks",
+                                      launch.rank_from_environment())
+    return (yield)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_cmdline_main(config: pytest.Config) -> int | None:
+    """--snnbench-nproc=N reruns this command on N ranks under torchrun; under torchrun, ranks other
+    than 0 write no benchmark JSON or XML report (rank 0 records for all)."""
+    informational = ("help", "version", "collectonly", "showfixtures", "markers")
+    if not config.getoption("snnbench") or any(getattr(config.option, name, False) for name in informational):
+        return None
+    from . import launch
+
+    if launch.under_launcher():
+        if launch.rank_from_environment() > 0:
+            for option in ("benchmark_json", "benchmark_save", "benchmark_autosave", "xmlpath"):
+                if hasattr(config.option, option):
+                    setattr(config.option, option, None)
+        return None
+    try:
+        nproc = int(str(config.getoption("snnbench_nproc")))
+    except ValueError:
+        return None  # parse_options says what is wrong
+    return launch.launch(nproc, list(config.invocation_params.args)) if nproc > 1 else None
+
+
 def pytest_configure(config: pytest.Config) -> None:
     group, declared = _registries[config.pluginmanager]
     for name, description in {**MARKERS, **declared.markers}.items():
@@ -86,13 +125,49 @@ def pytest_configure(config: pytest.Config) -> None:
     except ResultsFileError as error:
         raise pytest.UsageError(str(error)) from None
     prepare_environment()
+    world = _join_ranks(config, options)
     # As early as pytest lets a plugin run: the inter-op pool is fixed once parallel work starts.
     threads, problem = apply_thread_settings(options.intra_op_threads, options.inter_op_threads)
     if problem:
         config.issue_config_time_warning(pytest.PytestConfigWarning(problem), stacklevel=2)
     config.stash[_STATE_KEY] = _new_state(config, threads)
+    if world is not None:
+        config.stash[_STATE_KEY].world = world
     if config.args_source != pytest.Config.ArgsSource.ARGS:
         config.args = [str(bundled_workloads_dir())]  # plain `pytest --snnbench` runs the bundled workloads
+
+
+def _join_ranks(config: pytest.Config, options):
+    """Under torchrun with more than one rank: join the process group and place this rank on its
+    device; ranks other than 0 keep no results file and write no report (rank 0 records for all)."""
+    from .launch import under_launcher
+
+    if not under_launcher():
+        return None
+    from .distributed import DistributedFailure, environment_world_size, start
+
+    if environment_world_size() < 2:
+        return None
+    if options.runs_in_child_processes:
+        raise pytest.UsageError("sweeps of --device or --inter-op-threads run each value in a process of its own; "
+                                "under torchrun give one value.")
+    try:
+        world, device = start(options.dist_backend, options.device, options.dist_timeout, options.global_batch)
+    except DistributedFailure as error:
+        raise pytest.UsageError(str(error)) from None
+    changes = {"device": device}
+    if world.rank > 0:
+        changes.update(results_path=None, report_dir=None)
+    config.stash[_OPTIONS_KEY] = dataclasses.replace(options, **changes)
+    return world
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    state = config.stash.get(_STATE_KEY, None)
+    if state is not None and state.world.distributed:
+        from .distributed import stop
+
+        stop(state.world)
 
 
 def _new_state(config: pytest.Config, threads):

@@ -13,7 +13,7 @@ import time
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import pytest
 import torch
@@ -24,6 +24,8 @@ from .checkpoint import CheckpointRefused, Checkpoints, TrainingInterrupted, che
 from .data import DataSetError
 from .determinism import seed_everything
 from .device import describe
+from .distributed import World, failure_reason, is_distributed_failure
+from .launch import tell_user
 from .metrics.energy import EnergyMeter
 from .models import ModelStore, model_key
 from .options import SnnbenchOptions
@@ -96,6 +98,7 @@ class SessionState:
     runs: list[tuple[str, RunVariant, dict[str, Any]]] = field(default_factory=list)
     analysis: dict[str, Any] = field(default_factory=dict)  # gate and repeatability, saved in the JSON
     session: str = field(default_factory=session_id)  # tags this session's lines in the results file
+    world: World = field(default_factory=World)  # the ranks under torchrun (distributed.py); one process otherwise
 
     def add_result(self, item: pytest.Item, variant: RunVariant, record: dict[str, Any], note: str = "") -> None:
         """One workload run's record, for the summary table, the gate, repeatability and the report."""
@@ -152,6 +155,7 @@ class WorkloadRunner:
             "inter_op_threads_applied": self.state.threads.inter_op_applied,
             "determinism": self.determinism,
             "variant": self.variant.label or None,
+            "world_size": self.state.world.size,
         }
 
     def option(self, name: str) -> Any:
@@ -163,10 +167,12 @@ class WorkloadRunner:
         never shift the RNG. ``settings`` are passed to the constructor as keyword arguments."""
         seed_everything(self.variant.seed)
         capture = self.request.config.pluginmanager.getplugin("capturemanager")
+        world = self.state.world if workload_type.data_parallel else World()
         try:
             # Building loads data sets: a download shows its progress instead of being captured.
-            with capture.global_and_fixture_disabled() if capture else contextlib.nullcontext():
-                return workload_type(self.context, **(settings or {}))
+            # Rank 0 builds first: it downloads and writes the caches that the others then read.
+            with capture.global_and_fixture_disabled() if capture else contextlib.nullcontext(), world.main_first():
+                return workload_type(dataclasses.replace(self.context, world=world), **(settings or {}))
         except DataSetError as error:
             message = str(error)
         # One clear message, no traceback from deep inside torchvision; the session stops after it.
@@ -226,7 +232,8 @@ class WorkloadRunner:
         still timed and fails on its own accuracy. A diverged model (NaN weights) is never kept."""
         if outcome.status == DIVERGED:
             return
-        self.state.models.put(self._cache_key(workload), workload.state_dict(), {
+        self.state.models.put(self._cache_key(workload), workload.state_dict(), save=self.state.world.is_main,
+                              metadata={
             "workload": workload.name, "hyperparameters": workload.hyperparameters(),
             "reached_target": outcome.status == REACHED, "best_accuracy": outcome.curve.best_accuracy,
             "seed": self.variant.seed})
@@ -237,6 +244,11 @@ class WorkloadRunner:
         item = self.request.node
         name = checkpoint_name(f"{Path(str(item.path)).stem}.{item.name}", self.options.scale, self.variant.seed,
                                str(self.device), torch.get_num_threads(), torch.get_num_interop_threads())
+        if self.state.world.distributed and self.options.checkpoint_every:
+            warnings.warn(SnnbenchNotice(
+                f"{workload.name}: trains without checkpoints: a run on {self.state.world.size} ranks cannot "
+                "be checkpointed yet (--snnbench-checkpoint-every is for single-process runs)."), stacklevel=3)
+            return None
         if not self.options.checkpoint_every:
             if (folder / name).is_file() and not self.options.fresh:
                 warnings.warn(SnnbenchNotice(
@@ -257,11 +269,80 @@ class WorkloadRunner:
         return Checkpoints(folder / name, self.options.checkpoint_every, identity,
                            label=f"{workload.name}-training")
 
+    # -- the ranks of a data-parallel run --------------------------------------------------------
+    def _on_ranks(self, workload_type: type[Workload], run: Callable[[], Any]) -> Any:
+        """Run a workload on every rank (data-parallel) or on rank 0 alone while the others wait;
+        a lost rank ends the session on every rank with one message instead of a hang."""
+        world = self.state.world
+        if not world.distributed:
+            return run()
+        name = getattr(workload_type, "name", workload_type.__name__)
+        try:
+            if workload_type.data_parallel:
+                return run()
+            if world.is_main:
+                try:
+                    return run()
+                finally:
+                    world.wait_for_main()
+            world.wait_for_main()
+        except Exception as error:
+            if not is_distributed_failure(error):
+                raise
+            lost = failure_reason(error)
+        else:
+            pytest.skip(f"{name} runs on rank 0 alone (it is not data-parallel); its record is rank 0's")
+        self._lost_ranks(name, lost)
+
+    def _lost_ranks(self, name: str, reason: str) -> None:
+        world = self.state.world
+        world.broken = reason
+        message = (f"rank {world.rank} of {world.size} lost the other ranks during {name}: {reason}. A rank "
+                   f"died, was killed, or did not answer within --snnbench-dist-timeout={world.timeout_s:g} s; "
+                   "the session stops on every rank. Records finished before this are kept (rank 0's results "
+                   "file and benchmark JSON).")
+        self.request.session.shouldstop = "a rank was lost"
+        if not world.is_main:
+            tell_user(message)  # this rank's terminal output goes to its log
+        pytest.fail(message, pytrace=False)
+
+    def _same_data(self, workload: Workload) -> None:
+        """Every rank must train on the same data: a rank with other files would split another set."""
+        world = workload.context.world
+        fingerprints = world.objects(workload.data_info().get("fingerprint"))
+        if len(set(map(str, fingerprints))) > 1:
+            mismatch = ", ".join(f"rank {rank}: {value}" for rank, value in enumerate(fingerprints))
+            pytest.fail(f"{workload.name}: the ranks read different data ({mismatch}); give every rank the "
+                        "same --snnbench-data-dir contents.", pytrace=False)
+
+    def _distributed_record(self, workload: Workload) -> dict[str, Any] | None:
+        world = workload.context.world if workload.data_parallel else self.state.world
+        if not world.distributed:
+            return None
+        record = {**world.describe(), "ranks_used": world.size if workload.data_parallel else 1}
+        if workload.data_parallel and hasattr(workload, "batch_size"):
+            record.update(global_batch=workload.batch_size, per_rank_batch=-(-workload.batch_size // world.size),
+                          learning_rate_rule="sqrt(ranks), Adam (Malladi et al. 2022)"
+                          if world.batch_rule == "scale" else "none: the single-process batch and rate")
+        if not workload.data_parallel:
+            record["note"] = "not data-parallel: run on rank 0 alone"
+        return record
+
     # -- the two kinds of workload --------------------------------------------------------------
     def train(self, workload_type: type[Workload], benchmark: Any, **settings: Any) -> TrainingOutcome:
         """Time training to the target accuracy; fail if it diverges or misses the target.
 
         ``settings`` go to the workload's constructor (e.g. ``n_neurons=400``)."""
+        return self._on_ranks(workload_type, lambda: self._train(workload_type, benchmark, **settings))
+
+    def infer(self, workload_type: type[Workload], benchmark: Any, **settings: Any) -> InferenceOutcome:
+        """Time inference over the test set with the trained model; fail below the target accuracy.
+
+        Order: build, load (or train, untimed) the trained state, ``prepare_inference`` (untimed),
+        optional profile, one untimed warm-up batch, then the timed pass over the test set."""
+        return self._on_ranks(workload_type, lambda: self._infer(workload_type, benchmark, **settings))
+
+    def _train(self, workload_type: type[Workload], benchmark: Any, **settings: Any) -> TrainingOutcome:
         profile = self._profile(workload_type, settings, "training") if self.options.profile else None
         search = None
         if self.options.thread_search:
@@ -269,7 +350,10 @@ class WorkloadRunner:
             search = search_intra_op_threads(throwaway.train_step, _endless(throwaway), self.options.thread_search,
                                              self.device)
         workload = self.create(workload_type, settings)
+        self._same_data(workload)
         baselines = self._baselines(workload_type, settings, workload)
+        if workload.context.world.distributed:
+            workload.distribute()
         progress = self._progress(f"{workload.name}-training", workload.target_accuracy, workload.sample_budget(),
                                   workload.hyperparameters().get("engine"))
         checkpoints = self._checkpoints(workload)
@@ -311,6 +395,7 @@ class WorkloadRunner:
         # A resumed run measured its last segment only: recorded, but not energy to target.
         energy = meter.record(whole_run=outcome.resumptions == 0)
         record = training_record(workload, outcome, self.run_settings(), baselines, test_accuracy, energy)
+        record["distributed"] = self._distributed_record(workload)
         record["checkpoint_every_s"] = self.options.checkpoint_every if checkpoints else 0.0
         if checkpoints is not None and checkpoints.error:
             record["checkpoint_error"] = checkpoints.error
@@ -338,13 +423,11 @@ class WorkloadRunner:
                         f"{outcome.curve.format()}", pytrace=False)
         return outcome
 
-    def infer(self, workload_type: type[Workload], benchmark: Any, **settings: Any) -> InferenceOutcome:
-        """Time inference over the test set with the trained model; fail below the target accuracy.
-
-        Order: build, load (or train, untimed) the trained state, ``prepare_inference`` (untimed),
-        optional profile, one untimed warm-up batch, then the timed pass over the test set."""
+    def _infer(self, workload_type: type[Workload], benchmark: Any, **settings: Any) -> InferenceOutcome:
         workload = self.create(workload_type, settings)
-        found = self.state.models.get(self._cache_key(workload))
+        self._same_data(workload)
+        # Rank 0's model on every rank (another node may have no cache, or another one).
+        found = workload.context.world.from_main(self.state.models.get(self._cache_key(workload)))
         if found is not None:
             state, source, metadata = found
             workload.load_state_dict(state)
@@ -353,13 +436,18 @@ class WorkloadRunner:
             warnings.warn(SnnbenchNotice(
                 f"{workload.name}: no trained model from this run or the cache; training one first "
                 "(untimed, not part of the inference result)."), stacklevel=2)
-            outcome = train_to_target(workload, self.device, progress=self._progress(
+            trainer = self.create(workload_type, settings)  # its own instance: training may wrap the model
+            if trainer.context.world.distributed:
+                trainer.distribute()
+            outcome = train_to_target(trainer, self.device, progress=self._progress(
                 f"{workload.name}-training (untimed, for inference)", workload.target_accuracy,
                 workload.sample_budget()))
             if outcome.status == DIVERGED:
                 pytest.fail(f"{workload.name}: training the model for inference diverged: {outcome.divergence}."
                             f"\n{outcome.curve.format()}", pytrace=False)
-            self._store(workload, outcome)
+            self._store(trainer, outcome)
+            workload.load_state_dict(trainer.state_dict())
+            del trainer
             source, reached = "trained-untimed", outcome.status == REACHED
         workload.prepare_inference()  # e.g. ANN-to-SNN conversion: outside the timing
         profile = self._profile(workload_type, settings, "inference", workload) if self.options.profile else None
@@ -376,6 +464,7 @@ class WorkloadRunner:
         record = inference_record(workload, outcome, self.run_settings(), source,
                                   meter.record(samples=outcome.samples))
         record["model_reached_target"] = reached
+        record["distributed"] = self._distributed_record(workload)
         if profile is not None:
             record["profile"] = profile
         benchmark.extra_info.update(record)

@@ -98,7 +98,13 @@ def train_to_target(workload: Workload, device: torch.device,
     it had trained are taken and dropped without training, and then every generator, the
     workload's state and the loop's are put back as they were at the checkpoint. Time to target
     is then the sum of the timed segments.
+
+    In a data-parallel run (``workload.context.world``) every rank takes the same global batches
+    and trains on its slice of each; sample counts, evaluation points and the loss are the global
+    batch's, so the curve is the single-process one. The clock starts and stops after a barrier.
     """
+    world = workload.context.world
+    world.barrier()
     run = _Run(workload, torch.device(device), AccuracyCurve(workload.target_accuracy), clock(device))
     every = workload.eval_every_samples
     next_evaluation = every or 0
@@ -123,6 +129,7 @@ def train_to_target(workload: Workload, device: torch.device,
             rearm()
 
     def finish(status: str, epoch: int, divergence: str | None = None) -> TrainingOutcome:
+        world.barrier()  # the slowest rank's time
         seconds = clock(device) - run.started
         outcome = TrainingOutcome(status, run.curve, seconds, run.evaluation_seconds, run.samples,
                                   run.steps, epoch, divergence)
@@ -176,12 +183,13 @@ def train_to_target(workload: Workload, device: torch.device,
                 checkpoints.training_again()
             saved = None
         for batch in batches:
-            loss = workload.train_step(batch)
+            mine, world.gradient_weight = world.training_shard(batch)
+            loss = workload.train_step(mine)
             taken += 1
             run.samples += batch.size
             run.steps += 1
             if loss is not None:
-                value = float(loss.detach())
+                value = world.global_loss(float(loss.detach()), world.gradient_weight)
                 if not math.isfinite(value):
                     return finish(DIVERGED, epoch,
                                   f"loss became {value} at step {run.steps} (epoch {epoch}, "
@@ -232,9 +240,12 @@ class InferenceOutcome:
 
 
 def run_inference(workload: Workload, device: torch.device, progress: Progress | None = None) -> InferenceOutcome:
-    """Predict the whole test set once; the accuracy comes from the same pass that is timed."""
+    """Predict the whole test set once; the accuracy comes from the same pass that is timed. In a
+    data-parallel run each rank predicts its slice of every batch, between two barriers."""
+    workload.context.world.barrier()
     begin = clock(device)
     correct, total = count_correct(workload, progress)
+    workload.context.world.barrier()
     seconds = clock(device) - begin
     if progress:
         progress.finished_pass(total, correct / total)

@@ -48,6 +48,8 @@ from typing import Any, Callable, Iterable, Iterator, TypeVar
 
 import torch
 
+from .distributed import World
+
 D = TypeVar("D")
 
 
@@ -76,6 +78,9 @@ class WorkloadContext:
     # Data sets already loaded in this session, shared by all workloads (and failures, so that a
     # missing data set is reported once per workload without retrying a download each time).
     datasets: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    # The ranks a data-parallel workload runs on (distributed.py); one process otherwise, and always
+    # for workloads that are not data-parallel.
+    world: World = field(default_factory=World, compare=False)
 
     def dataset(self, key: str, load: Callable[[], D]) -> D:
         """Load a data set once per session; ``load`` may raise DataSetError."""
@@ -106,6 +111,9 @@ class Workload(ABC):
     max_epochs: int  # training budget
     eval_every_samples: int | None = None  # None: evaluate once per epoch
     check_split: str = "validation"  # the split ``evaluate`` measures (shown in progress lines and the curve)
+    # Under torchrun: True when every rank trains on its slice of each global batch (``distribute``)
+    # and evaluates its slice of each evaluation batch; False runs the workload on rank 0 alone.
+    data_parallel: bool = False
 
     def __init__(self, context: WorkloadContext) -> None:
         self.context = context
@@ -146,6 +154,15 @@ class Workload(ABC):
     def begin_test_pass(self) -> None:
         """Called before every pass over test batches (checks, warm-up, the timed pass, profiling):
         reset what must be identical on every pass, e.g. a noise generator or per-pass tallies."""
+
+    def end_test_pass(self) -> None:
+        """Called after every counted pass (``count_correct``). In a data-parallel run each rank saw
+        its slice of each batch: sum per-pass tallies over the ranks here (``self.context.world.sum``)."""
+
+    def distribute(self) -> None:
+        """Before data-parallel training (``data_parallel``): wrap what trains so that the ranks'
+        gradients are combined (``self.context.world.data_parallel(module, device)``)."""
+        raise NotImplementedError(f"{type(self).__name__} is data-parallel but does not implement distribute()")
 
     def sample_budget(self) -> int | None:
         """Training samples until the end of the budget (for progress lines), if known."""
@@ -219,20 +236,28 @@ def supports_checkpoints(workload: Workload) -> bool:
         "training_state", "load_training_state", "epoch_order_state", "load_epoch_order_state"))
 
 
-def count_correct(workload: Workload, progress: Any = None,
-                  batches: Iterable[Batch] | None = None) -> tuple[int, int]:
+def count_correct(workload: Workload, progress: Any = None, batches: Iterable[Batch] | None = None,
+                  predict: Callable[[Batch], torch.Tensor] | None = None) -> tuple[int, int]:
     """Correct predictions and samples over the whole test set (or ``batches``, e.g. a validation
-    split), without gradients; ``progress`` (a ``progress.Progress``) shows a line now and then."""
+    split), without gradients; ``progress`` (a ``progress.Progress``) shows a line now and then.
+    ``predict`` replaces ``workload.predict`` (e.g. a converted network's DNN before conversion).
+
+    In a data-parallel run every rank predicts its slice of each batch and the counts are summed."""
+    world = workload.context.world
+    predict = predict or workload.predict
     correct = total = 0
     expected = workload.test_samples() if batches is None else None
     workload.begin_test_pass()
     with torch.no_grad():
         for batch in workload.test_batches() if batches is None else batches:
-            predicted = workload.predict(batch)
-            correct += int((predicted == batch.targets).sum())
             total += batch.size
+            mine = world.evaluation_shard(batch)
+            if mine is not None:
+                correct += int((predict(mine) == mine.targets).sum())
             if progress is not None and time.perf_counter() >= progress.next_due:
                 progress.pass_progress(total, expected or total)
+    workload.end_test_pass()
+    correct = int(world.sum([correct])[0])
     if total == 0:
         raise RuntimeError(f"{workload.name}: the test set is empty")
     return correct, total
@@ -258,6 +283,7 @@ class TensorDataWorkload(Workload):
     eval_batch_size: int
     shuffle: torch.Generator
     samples_per_epoch: int | None = None
+    data_parallel = True
 
     def train_batches(self, epoch: int) -> Iterable[Batch]:
         """A seeded shuffle of the training set (up to ``samples_per_epoch``), in slices of ``batch_size``."""
@@ -302,11 +328,30 @@ class TensorDataWorkload(Workload):
         return {"model": self.model}  # type: ignore[attr-defined]
 
     def state_dict(self) -> dict[str, Any]:
-        return {key: module.state_dict() for key, module in self.trained_modules().items()}
+        return {key: unwrap(module).state_dict() for key, module in self.trained_modules().items()}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         for key, module in self.trained_modules().items():
-            module.load_state_dict(state[key])
+            unwrap(module).load_state_dict(state[key])
+
+    def distribute(self) -> None:
+        """Each trained module with parameters to learn is replaced, in the attribute that holds it,
+        by its DistributedDataParallel wrapper (optimisers keep its parameters; the trained state is
+        the unwrapped module's). Under ``--snnbench-global-batch=scale`` every rank takes the whole
+        configured batch and the learning rates grow by sqrt(ranks), the rule for Adam (Malladi et
+        al., NeurIPS 2022), recorded with the run."""
+        world = self.context.world
+        modules = {id(module) for module in self.trained_modules().values()
+                   if any(parameter.requires_grad for parameter in module.parameters())}
+        for name, value in list(vars(self).items()):
+            if id(value) in modules:
+                setattr(self, name, world.data_parallel(value, self.device))
+        if world.batch_rule == "scale":
+            self.batch_size *= world.size
+            for value in vars(self).values():
+                if isinstance(value, torch.optim.Optimizer):
+                    for group in value.param_groups:
+                        group["lr"] *= world.size ** 0.5
 
     def training_state(self) -> dict[str, Any]:
         """The trained modules, and every attribute that is an optimiser, a learning-rate scheduler or
@@ -336,6 +381,13 @@ class TensorDataWorkload(Workload):
 
     def load_epoch_order_state(self, state: dict[str, Any]) -> None:
         self.shuffle.set_state(state["shuffle"])
+
+
+def unwrap(module: torch.nn.Module) -> torch.nn.Module:
+    """The module itself, also when it is wrapped for data-parallel training."""
+    from torch.nn.parallel import DistributedDataParallel
+
+    return module.module if isinstance(module, DistributedDataParallel) else module
 
 
 _SCHEDULERS = tuple(kind for kind in (getattr(torch.optim.lr_scheduler, "LRScheduler", None),

@@ -40,6 +40,7 @@ from torch import nn
 
 from pytest_snnbench import Batch, TensorDataWorkload, WorkloadContext
 from pytest_snnbench.data import mnist_splits
+from pytest_snnbench.workload import count_correct
 
 pytestmark = [pytest.mark.image, pytest.mark.conversion]
 
@@ -188,11 +189,7 @@ class ImageConversion(TensorDataWorkload):
 
     def dnn_accuracy(self, batches: Iterable[Batch]) -> float:
         self.dnn.eval()
-        correct = total = 0
-        with torch.no_grad():
-            for batch in batches:
-                correct += int((self.dnn(batch.inputs).argmax(1) == batch.targets).sum())
-                total += batch.size
+        correct, total = count_correct(self, batches=batches, predict=lambda batch: self.dnn(batch.inputs).argmax(1))
         return correct / total
 
     def evaluate(self) -> float:
@@ -224,6 +221,17 @@ class ImageConversion(TensorDataWorkload):
 
     def begin_test_pass(self) -> None:
         self.correct_by_steps, self.counted = {}, 0  # one pass over the test set is one measurement
+
+    def end_test_pass(self) -> None:
+        """In a data-parallel run each rank counted its slice: the accuracy by time steps sums them."""
+        world = self.context.world
+        if self.snn is None or not world.distributed:
+            return
+        every, steps = self.config.report_every_steps, self.config.time_steps
+        done = list(range(every, steps + 1, every))
+        summed = world.sum([self.correct_by_steps.get(step, 0) for step in done] + [self.counted])
+        self.correct_by_steps = {step: int(value) for step, value in zip(done, summed)}
+        self.counted = int(summed[-1])
 
     def predict(self, batch: Batch) -> torch.Tensor:
         if self.snn is None or self.readout is None:

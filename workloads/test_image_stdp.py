@@ -135,6 +135,9 @@ class ImageSTDP(TensorDataWorkload):
     ``sample_cap`` (--snnbench-stdp-samples) stops training early, for throughput probes."""
 
     name = "image-stdp"
+    # Under torchrun it runs on rank 0 alone: training at batch 1 is sequential by definition, and a
+    # test pass draws one Poisson stream in sample order, which a split would change.
+    data_parallel = False
 
     def __init__(self, context: WorkloadContext, n_neurons: int = 100, batch_size: int = 1,
                  engine: str = "fast", sample_cap: int | None = None) -> None:
