@@ -215,3 +215,21 @@ def test_lstm_counts_agree_with_neurobench_lstm_cells() -> None:
     _, mine = count(lstm, lambda _: lstm(inputs.transpose(0, 1)), samples=3)
     assert mine["synaptic_operations"]["effective_macs"] == theirs["Effective_MACs"]
     assert mine["synaptic_operations"]["dense"] == theirs["Dense"]
+
+
+# -- the records (checked by the workloads' own smoke-session tests, which call this) ----------------
+def check_complexity(record: dict, spiking: bool = True) -> None:
+    """A record's ``complexity``: every NeuroBench metric present and plausible, per sample."""
+    complexity = record["complexity"]
+    assert complexity["available"] is True, complexity
+    assert complexity["samples"] > 0 and complexity["footprint_bytes"] > 0 and complexity["parameter_count"] > 0
+    assert 0 <= complexity["connection_sparsity"] < 1
+    assert 0 <= complexity["activation_sparsity"] <= 1 and complexity["activation_sparsity_by_layer"]
+    synops = complexity["synaptic_operations"]
+    assert synops["effective_macs"] + synops["effective_acs"] <= synops["dense"]
+    assert (synops["effective_acs"] > 0) == spiking
+    if spiking or complexity["membrane_updates"] is not None:  # a ReLU network has no membranes
+        assert complexity["membrane_updates"] > 0 and complexity["neuron_operations"]["effective"] > 0
+    assert complexity["operation_energy_estimate"]["joules_per_sample"] > 0
+    if record["phase"] == "training":
+        assert complexity["split"] == "train" and "backward" in complexity
