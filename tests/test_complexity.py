@@ -233,3 +233,30 @@ def check_complexity(record: dict, spiking: bool = True) -> None:
     assert complexity["operation_energy_estimate"]["joules_per_sample"] > 0
     if record["phase"] == "training":
         assert complexity["split"] == "train" and "backward" in complexity
+
+
+def _inference_record(workload: str, accuracy: float, macs: float, acs: float) -> dict:
+    return {"schema": "snnbench-record/2", "workload": workload, "phase": "inference", "accuracy": accuracy,
+            "final_accuracy": accuracy,
+            "complexity": {"available": True, "activation_sparsity": 0.9, "membrane_updates": 10.0,
+                           "synaptic_operations": {"effective_macs": macs, "effective_acs": acs, "dense": 1e6}}}
+
+
+def test_the_gate_and_the_report_read_the_complexity_metrics(tmp_path) -> None:
+    from pytest_snnbench.gate import compare, parse_bounds
+    from pytest_snnbench.metrics import metric_value
+    from pytest_snnbench.report.figures import accuracy_against_synops
+    from pytest_snnbench.report.load import Run
+
+    lif, lstm = _inference_record("speech-lif-inference", 0.8, 1e3, 5e4), _inference_record(
+        "speech-lstm-inference", 0.85, 4e5, 0)
+    assert metric_value(lif, "synops") == 5.1e4 and metric_value(lif, "activation_sparsity") == 0.9
+    assert metric_value({"complexity": {"available": False, "reason": "x"}}, "synops") is None
+    bounds = parse_bounds("synops:5%")
+    assert [str(b) for b in bounds] == ["synops:5%"]
+    more = _inference_record("speech-lif-inference", 0.8, 1e3, 6e4)
+    assert compare({"t": more}, {"t": lif}, bounds)[0].regressed  # 18 % more synaptic operations
+    assert not compare({"t": lif}, {"t": more}, bounds)[0].regressed
+    run = Run("smoke", [{"name": "test_speech_lif_inference", "extra_info": lif},
+                        {"name": "test_speech_lstm_inference", "extra_info": lstm}])
+    assert accuracy_against_synops([run], tmp_path / "synops.png").stat().st_size > 0
