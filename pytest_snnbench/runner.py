@@ -21,6 +21,7 @@ import torch
 from .baselines import Baselines, class_counts, majority_class_accuracy
 from . import __version__
 from .checkpoint import CheckpointRefused, Checkpoints, TrainingInterrupted, checkpoint_name
+from .complexity import measure_inference, measure_training
 from .data import DataSetError
 from .determinism import seed_everything
 from .device import describe
@@ -397,6 +398,7 @@ class WorkloadRunner:
         record = training_record(workload, outcome, self.run_settings(), baselines, test_accuracy, energy)
         record["distributed"] = self._distributed_record(workload)
         record["checkpoint_every_s"] = self.options.checkpoint_every if checkpoints else 0.0
+        record["complexity"] = measure_training(self.create(workload_type, settings))  # untimed, a throwaway copy
         if checkpoints is not None and checkpoints.error:
             record["checkpoint_error"] = checkpoints.error
             warnings.warn(SnnbenchNotice(f"{workload.name}: checkpoints stopped, cannot write "
@@ -465,6 +467,7 @@ class WorkloadRunner:
                                   meter.record(samples=outcome.samples))
         record["model_reached_target"] = reached
         record["distributed"] = self._distributed_record(workload)
+        record["complexity"] = measure_inference(workload)  # untimed, after the timed pass and its record
         if profile is not None:
             record["profile"] = profile
         benchmark.extra_info.update(record)

@@ -8,6 +8,7 @@ import pytest
 from pytest_snnbench.profiling.categories import ALL_BUCKETS
 from pytest_snnbench.record import SCHEMA
 from tests.conftest import read_records, snnbench_args
+from tests.test_complexity import check_complexity
 
 TRAINING_KEYS = {
     "schema", "workload", "family", "phase", "seed", "device", "scale", "intra_op_threads", "inter_op_threads",
@@ -60,6 +61,9 @@ def test_training_and_inference_reach_their_targets_and_record_everything(
         assert set(categories) == set(ALL_BUCKETS)
         assert categories["Layer-computing"]["share"] > 0 and categories["Pooling"]["share"] > 0
     assert training["profile"]["categories"]["Backward"]["share"] > 0
+    for record in (training, inference):
+        check_complexity(record)
+    assert inference["complexity"]["samples"] == 200 and inference["complexity"]["synaptic_operations"]["effective_macs"] > 0
 
 
 def test_same_seed_same_curve_and_inference_alone_uses_the_cached_model(

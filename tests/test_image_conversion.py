@@ -15,6 +15,7 @@ import pytest_snnbench.workloads.test_image_conversion as conversion
 from pytest_snnbench.determinism import seed_everything
 from pytest_snnbench.workload import WorkloadContext
 from tests.conftest import smoke_context
+from tests.test_complexity import check_complexity
 from tests.mnist_files import write_mnist
 
 
@@ -115,3 +116,5 @@ def test_smoke_run_of_the_conversion_workload_passes(pytester: pytest.Pytester, 
     assert facts["snn_test_accuracy"] == pytest.approx(records["test_image_conversion_inference"]["accuracy"])
     assert facts["accuracy_drop"] == pytest.approx(facts["dnn_test_accuracy"] - facts["snn_test_accuracy"])
     assert set(facts["snn_accuracy_by_time_steps"]) == {"10", "20", "30", "40", "50"}
+    check_complexity(records["test_image_conversion_inference"])  # the SNN, counted on BindsNET's network
+    check_complexity(records["test_image_conversion_dnn_preparation"], spiking=False)  # the DNN (ReLU)

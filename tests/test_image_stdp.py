@@ -12,7 +12,8 @@ from pytest_snnbench.determinism import seed_everything
 from pytest_snnbench.stdp import ABSTAIN, UNASSIGNED, SpikeWindow, assign_labels, class_scores, poisson_spike_trains, vote
 from pytest_snnbench.training import train_to_target
 from pytest_snnbench.workload import WorkloadContext
-from tests.conftest import smoke_context
+from tests.conftest import read_records, smoke_context
+from tests.test_complexity import check_complexity
 from tests.mnist_files import write_mnist
 from pytest_snnbench.workloads.test_image_stdp import SMOKE, ImageSTDP
 
@@ -198,8 +199,11 @@ def test_smoke_run_of_the_stdp_workloads_passes(pytester: pytest.Pytester, tmp_p
     result = pytester.runpytest_subprocess(
         "--snnbench", "--snnbench-scale=smoke", "-m", "stdp", f"--snnbench-data-dir={data}",
         f"--snnbench-cache-dir={tmp_path / 'cache'}", "--snnbench-no-download", "--intra-op-threads=1",
-        "-p", "no:cacheprovider", "-p", "tests.tiny_configs", "--benchmark-disable-gc")
+        "-p", "no:cacheprovider", "-p", "tests.tiny_configs", "--benchmark-disable-gc", "--benchmark-json=run.json")
     result.assert_outcomes(passed=2, skipped=6)
+    records = read_records(pytester.path / "run.json")
+    for record in records.values():
+        check_complexity(record)
     result.stdout.fnmatch_lines(["*image-stdp-100-training*reached*", "*image-stdp-100-inference*reached*"])
 
 

@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import read_records, smoke_context, snnbench_args
+from tests.test_complexity import check_complexity
 from tests.wav_files import write_speech_commands
 from pytest_snnbench.workloads import test_speech as speech
 
@@ -138,6 +139,10 @@ def test_speech_workloads_pass_at_smoke_scale_on_generated_clips(pytester: pytes
     assert training["hyperparameters"]["neuron"] == "lif" and training["hyperparameters"]["hidden_size"] == 64
     assert records["test_speech_lsnn_training"]["data"]["feature_cache"] == "built"  # one session: loaded once
     assert records["test_speech_lif_inference"]["model_source"] == "same-run"
+    for neuron in ("lif", "lsnn", "lstm"):  # complexity (tests/test_complexity.py): the LSTM is the one without ACs
+        for phase in ("training", "inference"):
+            check_complexity(records[f"test_speech_{neuron}_{phase}"], spiking=neuron != "lstm")
+    assert records["test_speech_lstm_training"]["complexity"]["backward"]["dense_macs"] > 0
 
 
 @pytest.mark.parametrize("workload", [speech.SpeechLIF, speech.SpeechLSNN, speech.SpeechLSTM])

@@ -253,6 +253,11 @@ class ImageConversion(TensorDataWorkload):
     def trained_modules(self) -> dict[str, nn.Module]:
         return {"dnn": self.dnn}
 
+    def complexity_model(self):
+        """What the complexity pass counts: the converted SNN (a BindsNET network) once it exists,
+        the DNN while it trains."""
+        return self.snn if self.snn is not None else self.trained_modules()
+
 
 @pytest.mark.training
 def test_image_conversion_dnn_preparation(snnbench, benchmark) -> None:

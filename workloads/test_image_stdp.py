@@ -58,8 +58,9 @@ counts them, as MLPerf's time to accuracy does.
 """
 from __future__ import annotations
 
+import contextlib
 from dataclasses import asdict, dataclass, replace
-from typing import Any
+from typing import Any, Iterator
 
 import pytest
 import torch
@@ -259,6 +260,24 @@ class ImageSTDP(TensorDataWorkload):
     def predict(self, batch: Batch) -> torch.Tensor:
         counts = self._simulate(batch.inputs, self.held_out_poisson, learning=False, choices=self.held_out_choices)
         return vote(counts, self.assignments, N_CLASSES)
+
+    # -- complexity (pytest_snnbench.complexity) ---------------------------------------------------
+    complexity_samples = 64  # test samples counted (BindsNET simulates every synapse: slow at 6400 neurons)
+    complexity_training_samples = 16
+
+    @contextlib.contextmanager
+    def complexity_model(self) -> Iterator[Any]:
+        """Counted on BindsNET's own network with this network's weights and thresholds: the fast
+        engine computes the same spikes (tests/test_diehl_cook_engines.py) in compiled loops that no
+        hook can see. The engine is swapped for the counting pass only."""
+        own = self.engine
+        reference = make_engine("bindsnet", network_parameters(self.config), self.device, own.weights)
+        reference.load(own.weights, own.theta)
+        self.engine = reference
+        try:
+            yield reference.network
+        finally:
+            self.engine = own
 
     # -- trained state ----------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:

@@ -48,6 +48,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from pytest_snnbench import Batch, TensorDataWorkload, WorkloadContext
+from pytest_snnbench.complexity import probe
 from pytest_snnbench.data import speech_commands_on_device
 from pytest_snnbench.data.speech_commands import FeatureParameters
 from pytest_snnbench.data.splits import balanced_subset
@@ -141,7 +142,10 @@ class RecurrentLIF(nn.Module):
             i = i_jump * current_decay
             z = threshold(v_decayed - v_th, p.method, p.alpha)
             fired = z.detach()
+            v_before = v
             v = v_decayed * (1.0 - fired) + fired * v_reset if v_reset else v_decayed * (1.0 - fired)
+            if probe.active:  # a complexity pass is counting (never during the timed passes)
+                probe.neuron_step(self, "norse-LIF", spikes=z, before=v_before, after=v)
             spikes.append(z)
         return torch.stack(spikes)
 
@@ -174,8 +178,11 @@ class RecurrentLSNN(nn.Module):
             i = torch.addmm(current, z, recurrent).add_(i, alpha=current_decay)
             z = threshold(v_decayed - b_decayed, p.method, p.alpha)
             fired = z.detach()
+            v_before = v
             v = v_decayed * (1.0 - fired) + fired * v_reset if v_reset else v_decayed * (1.0 - fired)
             b = b_decayed + fired * beta
+            if probe.active:
+                probe.neuron_step(self, "norse-LSNN", spikes=z, before=v_before, after=v)
             spikes.append(z)
         return torch.stack(spikes)
 
@@ -209,7 +216,10 @@ class LeakyIntegratorReadout(nn.Module):
     def forward(self, spikes: torch.Tensor) -> torch.Tensor:
         currents = self.linear(spikes)  # [T, B, C]
         kernel = self.response(currents.shape[0], currents.device)
-        return (kernel @ currents.flatten(1)).view_as(currents)
+        voltages = (kernel @ currents.flatten(1)).view_as(currents)
+        if probe.active:
+            probe.neuron_sequence(self, "norse-LI", spikes=None, membranes=voltages)
+        return voltages
 
 
 class SpeechNet(nn.Module):

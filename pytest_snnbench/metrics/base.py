@@ -15,6 +15,9 @@ UNITS: dict[str, tuple[Callable[[float, int | None], str], tuple[str, ...]]] = {
     "samples": (lambda v, d: f"{v:,.0f}", ("%",)),
     "J": (lambda v, d: f"{v:,.{1 if d is None else d}f} J", ("%",)),
     "J/sample": (lambda v, d: f"{v:.{3 if d is None else d}g} J", ("%",)),
+    "ops/sample": (lambda v, d: f"{v:,.{0 if d is None else d}f}", ("%",)),
+    "bytes": (lambda v, d: f"{v:,.0f} B", ("%",)),
+    "count": (lambda v, d: f"{v:,.0f}", ("%",)),
 }
 
 

@@ -28,6 +28,32 @@ def _energy_per_sample(record: Record) -> float | None:
     return energy.get("joules_per_sample") if energy.get("available") else None
 
 
+def _complexity(record: Record) -> dict:
+    complexity = record.get("complexity")
+    return complexity if isinstance(complexity, dict) and complexity.get("available") else {}
+
+
+def _counted(record: Record) -> bool:
+    return bool(_complexity(record))
+
+
+def _synops(record: Record) -> float | None:
+    """Effective synaptic operations per sample, MACs and ACs together (NeuroBench's definitions)."""
+    ops = _complexity(record).get("synaptic_operations") or {}
+    if ops.get("effective_macs") is None or ops.get("effective_acs") is None:
+        return None
+    return ops["effective_macs"] + ops["effective_acs"]
+
+
+def _complexity_field(*keys: str):
+    def read(record: Record) -> float | None:
+        value: object = _complexity(record)
+        for key in keys:
+            value = value.get(key) if isinstance(value, dict) else None
+        return value if isinstance(value, (int, float)) else None
+    return read
+
+
 BOTH = ("report", "summary")
 
 REGISTRY = Registry([
@@ -53,4 +79,35 @@ REGISTRY = Registry([
     Metric("energy_per_sample", "J/sample", "lower", ("inference",), "energy per sample",
            read=_energy_per_sample, measured=_energy_measured, short="J/sample", shown_in=BOTH,
            description="measured joules of the timed inference pass divided by the test samples"),
+    # Complexity (pytest_snnbench.complexity, NeuroBench's definitions; docs/complexity.md), per sample.
+    Metric("synops", "ops/sample", "lower", ("training", "inference"), "synaptic operations", read=_synops,
+           measured=_counted, short="synops/sample", shown_in=("report",),
+           description="effective synaptic operations per sample (MACs + ACs; forward pass in training)"),
+    Metric("effective_macs", "ops/sample", "lower", ("training", "inference"), "effective MACs",
+           read=_complexity_field("synaptic_operations", "effective_macs"), measured=_counted,
+           description="multiply-accumulates with a non-zero input and weight, per sample"),
+    Metric("effective_acs", "ops/sample", "lower", ("training", "inference"), "effective ACs",
+           read=_complexity_field("synaptic_operations", "effective_acs"), measured=_counted,
+           description="accumulations of spikes into non-zero weights, per sample"),
+    Metric("dense_synops", "ops/sample", "lower", ("training", "inference"), "dense synaptic operations",
+           read=_complexity_field("synaptic_operations", "dense"), measured=_counted,
+           description="every product the connection layers' shapes imply, per sample"),
+    Metric("activation_sparsity", "fraction", "higher", ("training", "inference"), "activation sparsity",
+           read=_complexity_field("activation_sparsity"), measured=_counted, short="act. sparsity",
+           shown_in=("report",), description="zero activations over all neuron outputs and time steps"),
+    Metric("connection_sparsity", "fraction", "higher", ("training", "inference"), "connection sparsity",
+           read=_complexity_field("connection_sparsity"), measured=_counted,
+           description="zero weights over all weights of the connection layers"),
+    Metric("membrane_updates", "ops/sample", "lower", ("training", "inference"), "membrane updates",
+           read=_complexity_field("membrane_updates"), measured=_counted,
+           description="neuron membrane potentials that changed, per sample"),
+    Metric("neuron_ops", "ops/sample", "lower", ("training", "inference"), "neuron operations",
+           read=_complexity_field("neuron_operations", "effective"), measured=_counted,
+           description="membrane updates times the operations of one update of the neuron type, per sample"),
+    Metric("footprint", "bytes", "lower", ("training", "inference"), "footprint",
+           read=_complexity_field("footprint_bytes"), measured=_counted,
+           description="bytes of the model's parameters and buffers"),
+    Metric("parameters", "count", "lower", ("training", "inference"), "parameters",
+           read=_complexity_field("parameter_count"), measured=_counted,
+           description="number of the model's parameters (connection weights for BindsNET networks)"),
 ])

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from ..metrics import REGISTRY, Metric
-from .figures import accuracy_against_time, operator_heatmap, thread_scaling
+from .figures import accuracy_against_synops, accuracy_against_time, operator_heatmap, thread_scaling
 from .load import Run
 
 # The run table's and comparison's metrics: those defined with shown_in "report" (pytest_snnbench.metrics).
@@ -89,7 +89,7 @@ def write_report(runs: Sequence[Run], out_dir: Path) -> dict[str, Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
     written: dict[str, Path] = {}
     for key, draw in (("accuracy_vs_time", accuracy_against_time), ("operator_heatmap", operator_heatmap),
-                      ("thread_scaling", thread_scaling)):
+                      ("thread_scaling", thread_scaling), ("accuracy_vs_synops", accuracy_against_synops)):
         path = draw(runs, out_dir / f"{key}.png")
         if path is not None:
             written[key] = path
@@ -102,7 +102,8 @@ def write_report(runs: Sequence[Run], out_dir: Path) -> dict[str, Path]:
         sections.append(comparison_table(runs[0], runs[-1]))
     titles = {"accuracy_vs_time": "Accuracy against time (paper, figures 3 and 4)",
               "operator_heatmap": "Operator categories (paper, figure 2)",
-              "thread_scaling": "Thread scaling (paper, figures 5 and 6)"}
+              "thread_scaling": "Thread scaling (paper, figures 5 and 6)",
+              "accuracy_vs_synops": "Accuracy against synaptic operations per sample (NeuroBench's definitions)"}
     for key, path in written.items():
         data = base64.b64encode(path.read_bytes()).decode()
         sections.append(f"<h2>{titles[key]}</h2><img alt='{key}' src='data:image/png;base64,{data}'>")

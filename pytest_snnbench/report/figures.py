@@ -117,3 +117,31 @@ def thread_scaling(runs: Sequence[Run], path: Path) -> Path | None:
     figure.savefig(path, dpi=110)
     plt.close(figure)
     return path
+
+
+def accuracy_against_synops(runs: Sequence[Run], path: Path) -> Path | None:
+    """Test accuracy against effective synaptic operations per sample, one point per inference
+    workload, spiking and non-spiking together (the LSTM against LIF and LSNN: the paper's question)."""
+    points = []
+    for run in runs:
+        for name, record in run.records.items():
+            synops = REGISTRY["synops"].value(record)
+            accuracy = REGISTRY["accuracy"].value(record)
+            if record.get("phase") == "inference" and synops and accuracy is not None:
+                acs = record["complexity"]["synaptic_operations"].get("effective_acs") or 0
+                points.append((_label(run, record["workload"], len(runs) > 1), synops, 100 * accuracy, acs > 0))
+    if not points:
+        return None
+    figure, axis = plt.subplots(figsize=(6.5, 4.5))
+    for label, synops, accuracy, spiking in points:
+        axis.scatter(synops, accuracy, marker="o" if spiking else "s", color="tab:blue" if spiking else "tab:red")
+        axis.annotate(label, (synops, accuracy), fontsize=7, xytext=(4, 3), textcoords="offset points")
+    axis.set_xscale("log")
+    axis.set_xlabel("effective synaptic operations per sample (MACs + ACs, log scale)")
+    axis.set_ylabel("test accuracy (%)")
+    axis.set_title("accuracy against synaptic operations (circles: spiking, squares: not)")
+    axis.grid(True, which="both", alpha=0.3)
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+    return path
