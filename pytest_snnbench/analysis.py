@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from .gate import compare, movement_table, setup_differences
+from .gate import METRICS, compare, movement_table, setup_differences
 from .repeatability import first_difference, mlperf_time_to_target, spread
 
 
@@ -130,8 +130,46 @@ def _range(stats: dict[str, Any], pattern: str) -> str:
             f"(mean {pattern.format(stats['mean'])}, sd {pattern.format(stats['stdev'])}{missing})")
 
 
+def _scaling(state, config: pytest.Config) -> None:
+    """Data-parallel records against the same tests of the stored single-process run (what
+    --benchmark-compare or --snnbench-baseline loaded): speedup and scaling efficiency (speedup
+    divided by the ranks) of time to target and of throughput, added to each record's
+    ``distributed`` and to the summary."""
+    spread_out = {test: record for test, record in state.records.items()
+                  if isinstance(record.get("distributed"), dict) and record["distributed"].get("ranks_used", 1) > 1}
+    if not spread_out or not (state.options.baseline or config.getoption("benchmark_compare", None)):
+        return
+    from .report.load import ReportInputError
+
+    try:
+        stored = stored_records(config, state.options.baseline)
+    except ReportInputError:
+        return  # the gate reports it
+    results = []
+    for test, record in spread_out.items():
+        single = stored.get(test)
+        if single is None or single.get("world_size", 1) != 1:
+            continue
+        ranks = record["distributed"]["ranks_used"]
+        scaling: dict[str, Any] = {"ranks": ranks, "against": "the stored single-process run"}
+        for name in ("time_to_target", "throughput"):
+            one, many = METRICS[name].value(single), METRICS[name].value(record)
+            if one and many:
+                speedup = one / many if METRICS[name].better == "lower" else many / one
+                scaling[name] = {"single_process": one, "now": many, "speedup": speedup,
+                                 "efficiency": speedup / ranks}
+        record["distributed"]["scaling"] = scaling  # the same dict as in the benchmark JSON's extra_info
+        results.append({"test": test, **scaling})
+        parts = [f"{name.replace('_', ' ')} x{value['speedup']:.2f} (efficiency {value['efficiency']:.0%})"
+                 for name, value in scaling.items() if isinstance(value, dict)]
+        state.extra_summary.append(f"scaling on {ranks} ranks, {test}: {', '.join(parts) or 'nothing to compare'}")
+    if results:
+        state.analysis["scaling"] = results
+
+
 def analyse(state, config: pytest.Config) -> bool:
-    """Run both analyses; False if the gate found a regression or repeated curves differ."""
+    """Run the analyses; False if the gate found a regression or repeated curves differ."""
+    _scaling(state, config)
     repeat_ok = _repeatability(state)
     gate_ok = _gate(state, config)
     return repeat_ok and gate_ok

@@ -313,15 +313,16 @@ class WorkloadRunner:
         fingerprints = world.objects(workload.data_info().get("fingerprint"))
         if len(set(map(str, fingerprints))) > 1:
             mismatch = ", ".join(f"rank {rank}: {value}" for rank, value in enumerate(fingerprints))
+            self.request.session.shouldstop = "the ranks read different data"
             pytest.fail(f"{workload.name}: the ranks read different data ({mismatch}); give every rank the "
                         "same --snnbench-data-dir contents.", pytrace=False)
 
-    def _distributed_record(self, workload: Workload) -> dict[str, Any] | None:
+    def _distributed_record(self, workload: Workload, training: bool) -> dict[str, Any] | None:
         world = workload.context.world if workload.data_parallel else self.state.world
         if not world.distributed:
             return None
         record = {**world.describe(), "ranks_used": world.size if workload.data_parallel else 1}
-        if workload.data_parallel and hasattr(workload, "batch_size"):
+        if training and workload.data_parallel and hasattr(workload, "batch_size"):
             record.update(global_batch=workload.batch_size, per_rank_batch=-(-workload.batch_size // world.size),
                           learning_rate_rule="sqrt(ranks), Adam (Malladi et al. 2022)"
                           if world.batch_rule == "scale" else "none: the single-process batch and rate")
@@ -396,7 +397,7 @@ class WorkloadRunner:
         # A resumed run measured its last segment only: recorded, but not energy to target.
         energy = meter.record(whole_run=outcome.resumptions == 0)
         record = training_record(workload, outcome, self.run_settings(), baselines, test_accuracy, energy)
-        record["distributed"] = self._distributed_record(workload)
+        record["distributed"] = self._distributed_record(workload, training=True)
         record["checkpoint_every_s"] = self.options.checkpoint_every if checkpoints else 0.0
         record["complexity"] = measure_training(self.create(workload_type, settings))  # untimed, a throwaway copy
         if checkpoints is not None and checkpoints.error:
@@ -466,7 +467,7 @@ class WorkloadRunner:
         record = inference_record(workload, outcome, self.run_settings(), source,
                                   meter.record(samples=outcome.samples))
         record["model_reached_target"] = reached
-        record["distributed"] = self._distributed_record(workload)
+        record["distributed"] = self._distributed_record(workload, training=False)
         record["complexity"] = measure_inference(workload)  # untimed, after the timed pass and its record
         if profile is not None:
             record["profile"] = profile

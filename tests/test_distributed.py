@@ -167,3 +167,22 @@ def test_a_killed_rank_ends_the_other_with_a_message(mnist_root: Path, tmp_path:
     assert ranks[0].returncode != 0 and time.monotonic() - begin < 60
     assert "rank 0 of 2 lost the other ranks during image-backprop" in output
     assert "Traceback" not in output
+
+
+def test_scaling_efficiency_against_the_stored_single_process_run(monkeypatch) -> None:
+    from types import SimpleNamespace
+
+    import pytest_snnbench.analysis as analysis
+
+    now = {"phase": "training", "world_size": 2, "time_to_target_s": 60.0, "train_throughput_samples_per_s": 300.0,
+           "distributed": {"world_size": 2, "ranks_used": 2}}
+    single = {"phase": "training", "world_size": 1, "time_to_target_s": 100.0, "train_throughput_samples_per_s": 160.0}
+    monkeypatch.setattr(analysis, "stored_records", lambda config, baseline: {"test_x": single})
+    state = SimpleNamespace(records={"test_x": now}, options=SimpleNamespace(baseline=None), extra_summary=[],
+                            analysis={})
+    analysis._scaling(state, SimpleNamespace(getoption=lambda name, default=None: "1"))
+    scaling = now["distributed"]["scaling"]
+    assert scaling["time_to_target"]["speedup"] == pytest.approx(100 / 60)
+    assert scaling["time_to_target"]["efficiency"] == pytest.approx(100 / 60 / 2)
+    assert scaling["throughput"]["efficiency"] == pytest.approx(300 / 160 / 2)
+    assert state.analysis["scaling"][0]["test"] == "test_x" and "x1.67 (efficiency 83%)" in state.extra_summary[0]
