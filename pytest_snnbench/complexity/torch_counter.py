@@ -240,10 +240,13 @@ def parameters_of(modules: dict[str, nn.Module]) -> dict[str, torch.Tensor]:
 def static_metrics(modules: dict[str, nn.Module]) -> dict[str, Any]:
     """Footprint (bytes of parameters and buffers), parameter count and connection sparsity (zero
     weights of Linear, Conv and recurrent layers), NeuroBench's Footprint, ParameterCount and
-    ConnectionSparsity."""
+    ConnectionSparsity. Buffers are the persistent ones, the model's state: non-persistent buffers
+    hold run-time state shaped by the last batch (snnTorch's membrane potentials), which would make
+    the footprint depend on the batch size of whatever ran before."""
     tensors, weights, count = [], [], 0
     for module in modules.values():
-        tensors += list(module.parameters()) + list(module.buffers())
+        state = module.state_dict(keep_vars=True).values()
+        tensors += list(module.parameters()) + [value for value in state if not isinstance(value, nn.Parameter)]
         count += sum(p.numel() for p in module.parameters())
         for layer in module.modules():
             if isinstance(layer, (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d)):
