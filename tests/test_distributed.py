@@ -186,3 +186,23 @@ def test_scaling_efficiency_against_the_stored_single_process_run(monkeypatch) -
     assert scaling["time_to_target"]["efficiency"] == pytest.approx(100 / 60 / 2)
     assert scaling["throughput"]["efficiency"] == pytest.approx(300 / 160 / 2)
     assert state.analysis["scaling"][0]["test"] == "test_x" and "x1.67 (efficiency 83%)" in state.extra_summary[0]
+
+
+def test_the_scale_rule_gives_every_rank_the_batch_and_adam_sqrt_ranks(monkeypatch, tmp_path: Path) -> None:
+    from pytest_snnbench.workload import TensorDataWorkload
+    from tests.conftest import smoke_context
+
+    class Tiny(TensorDataWorkload):
+        name, target_accuracy, max_epochs = "tiny", 0.5, 1
+        hyperparameters = data_info = train_step = predict = lambda self, *args: None
+
+        def __init__(self, context) -> None:
+            super().__init__(context)
+            self.model, self.batch_size = torch.nn.Linear(2, 2), 128
+            self.optimizer = torch.optim.Adam(self.model.parameters(), lr=1e-2)
+
+    monkeypatch.setattr(World, "data_parallel", lambda self, module, device: module)  # no process group here
+    for rule, batch, rate in (("fixed", 128, 1e-2), ("scale", 512, 2e-2)):
+        tiny = Tiny(smoke_context(tmp_path, tmp_path, world=World(rank=0, size=4, batch_rule=rule)))
+        tiny.distribute()
+        assert tiny.batch_size == batch and tiny.optimizer.param_groups[0]["lr"] == pytest.approx(rate)

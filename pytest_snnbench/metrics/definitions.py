@@ -106,7 +106,7 @@ REGISTRY = Registry([
            description="membrane updates times the operations of one update of the neuron type, per sample"),
     Metric("footprint", "bytes", "lower", ("training", "inference"), "footprint",
            read=_complexity_field("footprint_bytes"), measured=_counted,
-           description="bytes of the model's parameters and buffers"),
+           description="bytes of the model's parameters and persistent buffers"),
     Metric("parameters", "count", "lower", ("training", "inference"), "parameters",
            read=_complexity_field("parameter_count"), measured=_counted,
            description="number of the model's parameters (connection weights for BindsNET networks)"),
