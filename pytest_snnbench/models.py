@@ -5,6 +5,7 @@ keyed by everything that defines it, and loaded with ``weights_only=True`` (no p
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from pathlib import Path
@@ -17,9 +18,22 @@ from .atomic import write_atomically
 FORMAT = 1
 
 
-def model_key(name: str, hyperparameters: dict[str, Any], data_fingerprint: str, seed: int, scale: str) -> str:
+@functools.lru_cache(maxsize=None)
+def code_fingerprint(workload_file: str) -> str:
+    """A hash of the workload's module and of the plugin's own Python files: a model trained by other
+    code (another loop, split or engine) is another model, even with the same hyper-parameters."""
+    digest = hashlib.sha256()
+    package = Path(__file__).resolve().parent
+    for path in [Path(workload_file), *sorted(package.rglob("*.py"))]:
+        digest.update(path.name.encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def model_key(name: str, hyperparameters: dict[str, Any], data_fingerprint: str, seed: int, scale: str,
+              code: str = "") -> str:
     identity = json.dumps({"workload": name, "hyperparameters": hyperparameters, "data": data_fingerprint,
-                           "seed": seed, "scale": scale}, sort_keys=True, default=str)
+                           "seed": seed, "scale": scale, "code": code}, sort_keys=True, default=str)
     return f"{name}-{scale}-{hashlib.sha256(identity.encode()).hexdigest()[:16]}"
 
 

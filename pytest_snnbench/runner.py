@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import inspect
 import itertools
 import platform
 import time
@@ -28,7 +29,7 @@ from .device import describe
 from .distributed import World, failure_reason, is_distributed_failure
 from .launch import tell_user
 from .metrics.energy import EnergyMeter
-from .models import ModelStore, model_key
+from .models import ModelStore, code_fingerprint, model_key
 from .options import SnnbenchOptions
 from .profiling import profile_steps
 from .progress import Progress
@@ -210,7 +211,7 @@ class WorkloadRunner:
 
     def _cache_key(self, workload: Workload) -> str:
         return model_key(workload.name, workload.hyperparameters(), str(workload.data_info().get("fingerprint")),
-                         self.variant.seed, self.options.scale)
+                         self.variant.seed, self.options.scale, code_fingerprint(inspect.getfile(type(workload))))
 
     def _baselines(self, workload_type: type[Workload], settings: dict[str, Any], workload: Workload) -> Baselines:
         """Majority class and learning off on the validation split (a fresh network that never

@@ -1,0 +1,18 @@
+"""The trained-model cache hands a model on only to the same code, configuration, data and seed."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from pytest_snnbench.models import code_fingerprint, model_key
+
+
+def test_a_model_from_other_code_is_another_model(tmp_path: Path) -> None:
+    (tmp_path / "a").mkdir(), (tmp_path / "b").mkdir()
+    workload, edited = tmp_path / "a" / "test_mine.py", tmp_path / "b" / "test_mine.py"  # cached per path
+    workload.write_text("STEP = 1\n")
+    edited.write_text("STEP = 2\n")
+    before = code_fingerprint(str(workload))
+    assert code_fingerprint(str(edited)) != before
+    keys = {model_key("w", {"lr": 1}, "data", 0, "full", code) for code in (before, code_fingerprint(str(edited)))}
+    assert len(keys) == 2
+    assert model_key("w", {"lr": 1}, "data", 0, "full", before) == model_key("w", {"lr": 1}, "data", 0, "full", before)
