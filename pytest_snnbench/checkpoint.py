@@ -236,26 +236,37 @@ class Checkpoints:
         for stale in self.path.parent.glob(f".{self.path.name}.*.tmp"):
             stale.unlink(missing_ok=True)
 
-    # -- Ctrl-C ----------------------------------------------------------------------------------
+    # -- Ctrl-C and SIGTERM ------------------------------------------------------------------------
     @contextmanager
     def first_interrupt_checkpoints(self) -> Iterator[None]:
-        """While training: the first SIGINT asks for a checkpoint at the next batch boundary (the loop
-        then raises TrainingInterrupted); a second one stops at once, as Ctrl-C always does."""
+        """While training: the first SIGINT (Ctrl-C) or SIGTERM (what SLURM sends before its kill at
+        the end of a job's time, and torchrun to the ranks left when one fails) asks for a checkpoint
+        at the next batch boundary (the loop then raises TrainingInterrupted); a second one acts at
+        once, as it would without the benchmark."""
         if threading.current_thread() is not threading.main_thread():
             yield
             return
-        previous = signal.getsignal(signal.SIGINT)
+        caught = (signal.SIGINT, signal.SIGTERM)
+        previous = {number: signal.getsignal(number) for number in caught}
+
+        def restore() -> None:
+            for number in caught:
+                if signal.getsignal(number) is handler:
+                    before = previous[number]
+                    if number == signal.SIGINT and not callable(before):
+                        before = signal.default_int_handler  # a second Ctrl-C raises KeyboardInterrupt
+                    signal.signal(number, before if before is not None else signal.SIG_DFL)
 
         def handler(signum: int, frame: Any) -> None:
             self.stop_requested = True
             self.due = self.alarm.at = float("-inf")
             # Only flags here: the loop says so and writes at the next batch boundary (pytest captures
             # this process's stderr, so a line written from here would not be seen).
-            signal.signal(signal.SIGINT, previous if callable(previous) else signal.default_int_handler)
+            restore()
 
-        signal.signal(signal.SIGINT, handler)
+        for number in caught:
+            signal.signal(number, handler)
         try:
             yield
         finally:
-            if signal.getsignal(signal.SIGINT) is handler:
-                signal.signal(signal.SIGINT, previous)
+            restore()

@@ -316,6 +316,14 @@ def test_ctrl_c_checkpoints_and_stops_bad_checkpoints_are_refused_and_the_rerun_
     assert not list((tmp_path / "cache" / "checkpoints").iterdir())
 
 
+def test_sigterm_checkpoints_and_stops_like_ctrl_c(toy_run, tmp_path: Path) -> None:
+    """SLURM sends SIGTERM before its kill at the end of a job's time, torchrun to the ranks left."""
+    terminated = toy_run(ONLY_ON_CTRL_C, signal="TERM@6")
+    assert terminated.ret == pytest.ExitCode.INTERRUPTED
+    terminated.stdout.fnmatch_lines(["*toy-training interrupted: checkpoint written at epoch 1, 96 samples*"])
+    assert len(list((tmp_path / "cache" / "checkpoints").glob("*.pt"))) == 1
+
+
 def test_a_checkpoint_that_cannot_be_written_does_not_stop_the_benchmark(context: WorkloadContext,
                                                                         tmp_path: Path) -> None:
     blocker = tmp_path / "a-file"
