@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import contextlib
 import time
-from dataclasses import replace
 from typing import Any, Iterator
 
 import torch
 from torch import nn
 
+from ..distributed import shard_batch
 from . import probe
 from .tally import Tally
 
@@ -80,13 +80,6 @@ def _counted(workload: Any, tally: Tally) -> Iterator[_Counting]:
         yield counting
 
 
-def _cut(batch: Any, room: int) -> Any:
-    """The first ``room`` samples of a batch (tensor inputs), or the batch when it fits."""
-    if batch.size <= room:
-        return batch
-    return replace(batch, inputs=batch.inputs[:room], targets=batch.targets[:room])
-
-
 def _unavailable(error: BaseException) -> dict[str, Any]:
     return {"available": False, "reason": f"{type(error).__name__}: {error}"}
 
@@ -110,7 +103,7 @@ def measure_inference(workload: Any, samples: int | None = None) -> dict[str, An
         with _counted(workload, tally) as counting, torch.no_grad():
             workload.begin_test_pass()
             for batch in workload.test_batches():
-                batch = _cut(batch, cap - tally.samples)
+                batch = shard_batch(batch, 0, min(batch.size, cap - tally.samples))
                 counting.new_batch()
                 workload.predict(batch)
                 tally.samples += batch.size
