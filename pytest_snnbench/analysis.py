@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from .gate import METRICS, compare, movement_table, setup_differences
+from .identity import RunIdentity
+from .gate import METRICS, compare, identity_differences, movement_table
 from .repeatability import first_difference, mlperf_time_to_target, spread
 
 
@@ -54,26 +55,34 @@ def _gate(state, config: pytest.Config) -> bool:
         lines.append("  the stored run has no SNNBench records: nothing to compare")
         state.analysis["gate"] = {"bounds": [str(b) for b in bounds], "compared": 0, "regressions": []}
         return True
-    movements = compare(state.records, stored, bounds)
-    differences = setup_differences(state.records, stored)
-    if differences:
-        lines.append("  warning: the runs differ in set-up, so the comparison may not be like for like:")
-        lines.extend(f"    {d}" for d in differences)
+    differing = identity_differences(state.records, stored)
+    refused = {} if state.options.compare_any_identity else differing
+    if differing:
+        lines.append("  refused, the run identities differ (add --snnbench-compare-any-identity to compare anyway):"
+                     if refused else "  warning: compared although the run identities differ:")
+        for test, fields in differing.items():
+            lines.append(f"    {test}: {'; '.join(fields[:6])}{' ...' if len(fields) > 6 else ''}")
+    comparable = {test: record for test, record in state.records.items() if test not in refused}
+    movements = compare(comparable, stored, bounds)
     if movements:
         lines.extend(f"  {line}" for line in movement_table(movements))
-    elif set(state.records) & set(stored):
+    elif set(comparable) & set(stored):
         lines.append("  no bounded metric was measured in either run (e.g. energy on machines without counters)")
-    else:
+    elif not refused:
         lines.append("  no test of this session is in the stored run")
+    nothing_gated = bool(refused) and not set(comparable) & set(stored)
+    if nothing_gated:
+        lines.append("  FAILED: every test in both runs was refused, so nothing was gated")
     regressed = [m for m in movements if m.regressed]
     state.analysis["gate"] = {
-        "bounds": [str(b) for b in bounds], "compared": len(movements), "setup_differences": differences,
+        "bounds": [str(b) for b in bounds], "compared": len(movements), "identity_differences": differing,
+        "refused": sorted(refused),
         "regressions": [{"test": m.test, "metric": m.bound.metric, "stored": m.before, "now": m.now,
                          "bound": str(m.bound)} for m in regressed],
     }
     if regressed:
         lines.append(f"  FAILED: {len(regressed)} metric(s) moved beyond their bound")
-    return not regressed
+    return not regressed and not nothing_gated
 
 
 def _repeatability(state) -> bool:
@@ -106,14 +115,19 @@ def _repeatability(state) -> bool:
             times = [r.get("time_to_target_s") for r in last]
             accuracy = spread([r.get("final_accuracy") for r in last])
             aggregate = mlperf_time_to_target(times)
+            samples = spread([r.get("samples_to_target") for r in last])
+            per_sample = spread([r.get("seconds_per_sample") for r in last])
             results.append({"test": test, "seeds": sorted(by_seed), "time_to_target_s": spread(times),
-                            "final_accuracy": accuracy, "mlperf_time_to_target_s": aggregate})
+                            "final_accuracy": accuracy, "mlperf_time_to_target_s": aggregate,
+                            "samples_to_target": samples, "seconds_per_sample": per_sample})
             if last[0]["phase"] == "training":
+                # Time to target = samples to target (recipe, seed, rounding) x seconds per sample (machine).
                 state.extra_summary.append(
                     f"across seeds {sorted(by_seed)}, {where}: time to target "
                     f"{_range(spread(times), '{:.1f} s')}, MLPerf aggregate "
-                    f"{'not reached' if aggregate is None else f'{aggregate:.1f} s'}; final accuracy "
-                    f"{_range(accuracy, '{:.2%}')}")
+                    f"{'not reached' if aggregate is None else f'{aggregate:.1f} s'}; = samples to target "
+                    f"{_range(samples, '{:,.0f}')} x seconds per sample {_range(per_sample, '{:.3g}')}; "
+                    f"final accuracy {_range(accuracy, '{:.2%}')}")
             else:
                 state.extra_summary.append(f"across seeds {sorted(by_seed)}, {where}: accuracy "
                                            f"{_range(accuracy, '{:.2%}')}")
@@ -126,8 +140,9 @@ def _range(stats: dict[str, Any], pattern: str) -> str:
     if not stats["n"]:
         return "none measured"
     missing = f", {stats['missing']} missed" if stats["missing"] else ""
-    return (f"{pattern.format(stats['min'])} to {pattern.format(stats['max'])} "
-            f"(mean {pattern.format(stats['mean'])}, sd {pattern.format(stats['stdev'])}{missing})")
+    return (f"median {pattern.format(stats['median'])}, {pattern.format(stats['min'])} to "
+            f"{pattern.format(stats['max'])} (mean {pattern.format(stats['mean'])}, sd "
+            f"{pattern.format(stats['stdev'])}{missing})")
 
 
 def _scaling(state, config: pytest.Config) -> None:
@@ -151,8 +166,20 @@ def _scaling(state, config: pytest.Config) -> None:
         if single is None or single.get("world_size", 1) != 1:
             continue
         ranks = record["distributed"]["ranks_used"]
+        # Like for like but for the ranks: same identity apart from the world, its batch rule and the code.
+        differences = RunIdentity.of_record(single).differences(RunIdentity.of_record(record),
+                                                                ignore=("code", "world_size", "batch_rule"))
+        if differences:
+            state.extra_summary.append(f"scaling on {ranks} ranks, {test}: not compared, the stored single-process "
+                                       f"run differs in {'; '.join(differences[:4])}")
+            continue
         scaling: dict[str, Any] = {"ranks": ranks, "against": "the stored single-process run"}
-        for name in ("time_to_target", "throughput"):
+        compared = ("time_to_target", "throughput")
+        if record["distributed"].get("batch_rule") == "scale":
+            # A global batch of ranks x the paper's is another optimisation: only throughput compares.
+            compared = ("throughput",)
+            scaling["time_to_target"] = "not compared: --snnbench-global-batch=scale trains another recipe"
+        for name in compared:
             one, many = METRICS[name].value(single), METRICS[name].value(record)
             if one and many:
                 speedup = one / many if METRICS[name].better == "lower" else many / one

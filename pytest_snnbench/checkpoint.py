@@ -6,12 +6,11 @@ batches already taken from this epoch, the generator state the epoch's order was
 samples, steps, the loss meter, the next evaluation point, the curve, the timed and evaluation
 seconds), every global random generator (torch CPU and CUDA, NumPy, Python's ``random``), the
 workload's ``training_state()`` (model, optimiser, scheduler, its own generators, ...), and the
-identity of the run (workload, hyperparameters, data fingerprint, seed, scale, device, package
-versions) that a resume must match.
+identity of the run (pytest_snnbench.identity) that a resume must match.
 
-Files: ``<cache>/checkpoints/<test>-<scale>-seed<seed>-<device>-intra<N>-inter<M>.pt``, one per
-workload test (parameters and run variant included). The configuration, data and versions are
-*checked*, not part of the name: a rerun with a changed option finds the old checkpoint and refuses
+Files: ``<cache>/checkpoints/<test>-<scale>-seed<seed>-<device>.pt``, one per workload test
+(parameters and run variant included). The run identity (pytest_snnbench.identity: code, configuration,
+data, threads, versions, ...) is *checked*, not part of the name: a rerun with a changed option finds the old checkpoint and refuses
 it with the difference, instead of quietly training from the start beside it. Written atomically
 (temporary file, fsync, rename), read with ``torch.load(weights_only=True)``: only tensors, plain
 containers, numbers and strings, so no pickled code ever runs.
@@ -33,6 +32,7 @@ import numpy as np
 import torch
 
 from .atomic import write_atomically
+from .identity import differences as identity_differences
 
 FORMAT = "snnbench-checkpoint/1"
 
@@ -78,36 +78,25 @@ def set_global_rng_state(state: dict[str, Any]) -> None:
         torch.cuda.set_rng_state_all(state["cuda"])
 
 
-# -- identity: what a resume must match ----------------------------------------------------------
-def _flatten(value: Any, prefix: str = "") -> dict[str, Any]:
-    if isinstance(value, dict):
-        flat: dict[str, Any] = {}
-        for key, item in value.items():
-            flat.update(_flatten(item, f"{prefix}.{key}" if prefix else str(key)))
-        return flat
-    return {prefix: value}
-
-
-def identity_differences(saved: dict[str, Any], current: dict[str, Any]) -> list[str]:
-    """``field: saved -> now`` for every leaf that differs (dotted paths, e.g. ``hyperparameters.max_epochs``)."""
-    before, now = _flatten(saved), _flatten(current)
-    missing = object()
-    lines = []
-    for key in sorted(set(before) | set(now)):
-        old, new = before.get(key, missing), now.get(key, missing)
-        if old != new:
-            lines.append(f"{key}: {_shown(old, missing)} -> {_shown(new, missing)}")
-    return lines
-
-
-def _shown(value: Any, missing: object) -> str:
-    return "(absent)" if value is missing else repr(value)
-
-
-def checkpoint_name(test: str, scale: str, seed: int, device: str, intra_op: int, inter_op: int) -> str:
-    """The file name of a run's checkpoint: the test (with its parameters) and the run's set-up."""
-    name = f"{test}-{scale}-seed{seed}-{device}-intra{intra_op}-inter{inter_op}"
+# -- identity: what a resume must match (pytest_snnbench.identity) -----------------------------
+def checkpoint_name(test: str, scale: str, seed: int, device: str) -> str:
+    """The file name of a run's checkpoint: the test (with its parameters and run variant) and what
+    the command line fixes before anything runs. Not the thread counts: ``--snnbench-thread-search``
+    chooses them later, and they are checked as part of the identity instead (a rerun that finds the
+    checkpoint adopts its thread count rather than starting fresh beside it)."""
+    name = f"{test}-{scale}-seed{seed}-{device}"
     return re.sub(r"[^A-Za-z0-9_.\-\[\]]+", "_", name)[:200] + ".pt"
+
+
+def saved_identity(path: Path) -> dict[str, Any] | None:
+    """The identity fields a readable checkpoint was made with, or None (no file, unreadable)."""
+    if not path.is_file():
+        return None
+    try:
+        saved = torch.load(path, map_location="cpu", weights_only=True)
+        return json.loads(saved["identity"])
+    except Exception:  # noqa: BLE001 - Checkpoints.load reports an unreadable file with the reason
+        return None
 
 
 def save_checkpoint(path: Path, payload: dict[str, Any]) -> None:

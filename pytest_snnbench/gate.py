@@ -18,6 +18,7 @@ from typing import Any, Iterable
 
 import pytest
 
+from .identity import GATE_IGNORES, RunIdentity
 from .metrics import REGISTRY
 
 # The metrics, their units and directions: pytest_snnbench.metrics (one definition each).
@@ -25,9 +26,6 @@ METRICS = REGISTRY
 _UNITS = "|".join(sorted({re.escape(unit) for metric in METRICS.values() for unit in metric.gate_units}, key=len,
                           reverse=True))
 _BOUND = re.compile(rf"^\s*([a-z_]+)\s*:\s*([0-9]*\.?[0-9]+)\s*({_UNITS})\s*$")
-# Set-up fields that make two records hard to compare; differences are warned about, not failed.
-SETUP_FIELDS = ("device", "scale", "seed", "intra_op_threads", "inter_op_threads", "packages", "batch_size",
-                "time_steps")
 
 
 @dataclass(frozen=True)
@@ -122,19 +120,17 @@ def compare(current: dict[str, dict[str, Any]], stored: dict[str, dict[str, Any]
     return movements
 
 
-def setup_differences(current: dict[str, dict[str, Any]], stored: dict[str, dict[str, Any]]) -> list[str]:
-    """Human-readable differences in set-up between the records of the same test."""
-    lines = []
+def identity_differences(current: dict[str, dict[str, Any]], stored: dict[str, dict[str, Any]]) -> dict[str, list[str]]:
+    """For each test in both runs whose run identities (pytest_snnbench.identity) differ in anything
+    but the code (another commit is what a gate compares) and the machine (not part of an identity):
+    the differing fields, ``field: stored -> now``."""
+    found = {}
     for test in sorted(set(current) & set(stored)):
-        for field in SETUP_FIELDS:
-            now, before = current[test].get(field), stored[test].get(field)
-            if field == "packages" and isinstance(now, dict) and isinstance(before, dict):
-                for name in sorted(set(now) | set(before)):
-                    if now.get(name) != before.get(name):
-                        lines.append(f"{test}: {name} {before.get(name)} -> {now.get(name)}")
-            elif now != before:
-                lines.append(f"{test}: {field} {before} -> {now}")
-    return lines
+        lines = RunIdentity.of_record(stored[test]).differences(RunIdentity.of_record(current[test]),
+                                                                ignore=GATE_IGNORES)
+        if lines:
+            found[test] = lines
+    return found
 
 
 def movement_table(movements: list[Movement]) -> list[str]:

@@ -53,6 +53,7 @@ class SnnbenchOptions:
     checkpoint_every: float = 0.0  # seconds of training between checkpoints (0: off); checkpoint.py
     fresh: bool = False  # ignore (and replace) a training run's checkpoint instead of resuming it
     baseline: Path | None = None  # a results file or benchmark JSON for the metric gate
+    compare_any_identity: bool = False  # the gate compares records of different run identities too
     # Data-parallel runs (distributed.py): ranks on this machine to launch, backend, collective
     # timeout, and whether the global batch stays the paper's (split) or grows with the ranks.
     nproc: int = 1
@@ -119,6 +120,10 @@ def add_options(parser: pytest.Parser) -> None:
                          "command resumes from it.")
     group.addoption("--snnbench-fresh", action="store_true", default=False,
                     help="Train from the start even where a checkpoint exists (it is discarded and replaced).")
+    group.addoption("--snnbench-compare-any-identity", action="store_true", default=False,
+                    help="Let --snnbench-compare-fail compare records whose run identities differ (engine, "
+                         "threads, task, versions, ...; the differences are listed). By default such a "
+                         "comparison is refused, naming the fields.")
     group.addoption("--snnbench-baseline", default=None, metavar="PATH",
                     help="The run --snnbench-compare-fail compares with: a results file (.jsonl, its latest "
                          "session) or a pytest-benchmark JSON; instead of --benchmark-compare.")
@@ -308,6 +313,7 @@ def parse_options(config: pytest.Config) -> SnnbenchOptions:
         checkpoint_every=checkpoint_every,
         fresh=bool(config.getoption("snnbench_fresh")),
         baseline=baseline_path,
+        compare_any_identity=bool(config.getoption("snnbench_compare_any_identity")),
         **distributed,
     )
 

@@ -8,7 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pytest_snnbench.gate import Bound, compare, judge, metric_value, parse_bounds, setup_differences
+from pytest_snnbench.gate import Bound, compare, identity_differences, judge, metric_value, parse_bounds
+from pytest_snnbench.identity import RunIdentity
 
 
 def test_parse_bounds() -> None:
@@ -47,10 +48,34 @@ def test_judge_at_the_bound() -> None:
     assert judge(Bound("throughput", 5, "%"), before=100.0, now=94.0)
 
 
-def test_setup_differences_are_listed() -> None:
-    now = {"t": {"device": "cpu", "seed": 0, "packages": {"torch": "2.14.1"}}}
-    before = {"t": {"device": "cuda:0", "seed": 0, "packages": {"torch": "2.13.0"}}}
-    assert setup_differences(now, before) == ["t: device cuda:0 -> cpu", "t: torch 2.13.0 -> 2.14.1"]
+def _identified(**changes) -> dict:
+    """A record with a run identity built the way the runner builds it."""
+    settings = {"workload": "image-stdp-100", "hyperparameters": {"engine": "fast", "n_neurons": 100},
+                "data_info": {"name": "MNIST", "fingerprint": "abc", "validation_fingerprint": "def"}, "seed": 0,
+                "scale": "smoke", "device": "cpu", "intra_op_threads": 1, "inter_op_threads": 2,
+                "packages": {"torch": "2.14.1"}, "code": "c0de"}
+    settings.update(changes)
+    return {"phase": "training", "final_accuracy": 0.9, "identity": RunIdentity.build(**settings).as_record()}
+
+
+def test_identity_differences_name_the_fields_and_ignore_the_code() -> None:
+    stored = {"t": _identified(), "same": _identified()}
+    now = {"t": _identified(hyperparameters={"engine": "bindsnet", "n_neurons": 100}, device="cuda:0",
+                            packages={"torch": "2.13.0"}),
+           "same": _identified(code="edited")}  # another commit: what a gate compares
+    assert identity_differences(now, stored) == {"t": [
+        "device: 'cpu' -> 'cuda:0'", "engine: 'fast' -> 'bindsnet'", "hyperparameters.engine: 'fast' -> 'bindsnet'",
+        "packages.torch: '2.14.1' -> '2.13.0'"]}
+
+
+def test_an_older_record_without_identity_is_compared_on_what_it_tells() -> None:
+    now = _identified()
+    older = {"phase": "training", "family": "image-stdp-100", "hyperparameters": {"engine": "fast", "n_neurons": 100},
+             "data": {"name": "MNIST", "fingerprint": "abc", "validation_fingerprint": "def"}, "seed": 0,
+             "scale": "smoke", "device": "cpu", "intra_op_threads": 1, "inter_op_threads": 2, "world_size": 1,
+             "packages": {"torch": "2.14.1"}}
+    assert identity_differences({"t": now}, {"t": older}) == {}
+    assert identity_differences({"t": now}, {"t": {**older, "seed": 1}}) == {"t": ["seed: 1 -> 0"]}
 
 
 def _stored(storage: Path) -> Path:
@@ -67,7 +92,7 @@ def _edit_stored(storage: Path, **changes: float) -> None:
 
 
 @pytest.mark.parametrize("stored_changes, bounds, passes", [
-    ({}, "accuracy:0.5pp,time_to_target:1000%", True),  # same seed, same accuracy: within
+    ({}, "accuracy:0.5pp,samples_to_target:0%", True),  # same seed: the same curve
     ({"final_accuracy": 1.5}, "accuracy:0.5pp", False),  # stored accuracy far higher: a drop
     ({"time_to_target_s": 1e-9}, "time_to_target:10%", False),  # stored time tiny: a rise
     ({"time_to_target_s": 1e9}, "time_to_target:10%", True),  # now much faster: fine
@@ -88,13 +113,18 @@ def test_gate_against_a_stored_run(toy_session, pytester: pytest.Pytester, store
         result.stdout.fnmatch_lines(["*test_toy_training*REGRESSED*", "*FAILED: 1 metric(s) moved beyond*"])
 
 
-def test_gate_warns_when_set_ups_differ(toy_session, pytester: pytest.Pytester) -> None:
+def test_gate_refuses_runs_of_another_identity_unless_asked(toy_session, pytester: pytest.Pytester) -> None:
     storage = pytester.path / "storage"
     toy_session("-m", "training", "--benchmark-autosave", f"--benchmark-storage={storage}")
-    result = toy_session("-m", "training", f"--benchmark-storage={storage}", "--benchmark-compare",
-                         "--snnbench-compare-fail=accuracy:100pp", "--snnbench-seed=3")
-    assert result.ret == 0
-    result.stdout.fnmatch_lines(["*the runs differ in set-up*", "*test_toy_training: seed 0 -> 3*"])
+    compare = ("-m", "training", f"--benchmark-storage={storage}", "--benchmark-compare",
+               "--snnbench-compare-fail=accuracy:100pp", "--snnbench-seed=3")
+    refused = toy_session(*compare)
+    assert refused.ret == pytest.ExitCode.TESTS_FAILED
+    refused.stdout.fnmatch_lines(["*refused, the run identities differ*", "*test_toy_training: seed: 0 -> 3*",
+                                  "*FAILED: every test in both runs was refused, so nothing was gated*"])
+    allowed = toy_session(*compare, "--snnbench-compare-any-identity")
+    assert allowed.ret == 0
+    allowed.stdout.fnmatch_lines(["*compared although the run identities differ*", "*seed: 0 -> 3*"])
 
 
 def test_gate_needs_a_comparison_run(pytester: pytest.Pytester) -> None:
@@ -111,7 +141,7 @@ def test_gate_against_a_results_file(toy_session, pytester: pytest.Pytester) -> 
     lines[-1]["record"]["final_accuracy"] = 1.5
     baseline.write_text("".join(json.dumps(line) + "\n" for line in lines))
     result = toy_session("-m", "training", f"--snnbench-baseline={baseline}",
-                         "--snnbench-compare-fail=accuracy:0.5pp,time_to_target:1000%")
+                         "--snnbench-compare-fail=accuracy:0.5pp")  # no time bound: tests assert no timing
     assert result.ret == pytest.ExitCode.TESTS_FAILED
     result.stdout.fnmatch_lines([f"*metric gate*against the baseline {baseline}*",
                                  "*test_toy_training*accuracy*REGRESSED*", "*FAILED: 1 metric(s) moved beyond*"])
