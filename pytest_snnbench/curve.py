@@ -12,6 +12,7 @@ class CurvePoint:
     accuracy: float  # accuracy in [0, 1] on ``split``
     loss: float | None  # mean training loss since the previous point; None for unsupervised rules
     split: str = "validation"  # where the check ran: targets and stops are decided there, never on test
+    evaluated: int | None = None  # samples the accuracy was counted on (its interval needs it), if known
 
 
 @dataclass

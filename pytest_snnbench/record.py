@@ -10,11 +10,15 @@ from typing import Any
 
 from .baselines import Baselines, class_counts, majority_class_accuracy
 from .training import InferenceOutcome, TrainingOutcome
+from .verdict import CONFIDENCE, Interval, inference_passes
 
 # 2: curve points carry their split; training records add test_accuracy; every record adds
 # class_counts and majority_class_accuracy (and training records learning_off_accuracy).
 # Later, compatibly (optional fields, same version): energy.
-SCHEMA = "snnbench-record/2"
+# 3: ``identity`` (pytest_snnbench.identity), ``target_source``, the verdict's intervals
+# (``validation_interval``, ``test_interval``, ``verdict``), ``seconds_per_sample``, ``warmup``,
+# ``reference_convergence``; inference ``status`` is reached | within-interval | missed.
+SCHEMA = "snnbench-record/3"
 PACKAGES = ("torch", "torchvision", "torchaudio", "snntorch", "bindsnet", "norse", "numba", "numpy",
             "pytest", "pytest-benchmark")
 
@@ -47,6 +51,7 @@ def machine_facts() -> dict[str, Any]:
 def common_record(workload, phase: str, run_settings: dict[str, Any]) -> dict[str, Any]:
     hyper = workload.hyperparameters()
     return {
+        "target_source": getattr(workload, "target_source", "unstated"),
         "schema": SCHEMA,
         "workload": f"{workload.name}-{phase}",
         "family": workload.name,
@@ -70,6 +75,8 @@ def training_record(workload, outcome: TrainingOutcome, run_settings: dict[str, 
     the target is decided; ``test_accuracy`` is the one test measurement after the stop."""
     curve = outcome.curve
     hit = curve.first_reaching
+    stop = hit or (curve.points[-1] if curve.points else None)
+    interval = Interval.of_score(stop.accuracy, stop.evaluated) if stop is not None else None
     record = common_record(workload, "training", run_settings)
     record.update({
         "check_split": workload.check_split,
@@ -79,6 +86,12 @@ def training_record(workload, outcome: TrainingOutcome, run_settings: dict[str, 
         "target_reached": hit is not None,
         "time_to_target_s": hit.seconds if hit else None,
         "samples_to_target": hit.samples if hit else None,
+        # time to target = samples to target (the recipe, the seed, the rounding) x seconds per
+        # sample (the machine); without a target reached, the whole run's seconds per sample.
+        "seconds_per_sample": (hit.seconds / hit.samples if hit and hit.samples else
+                               outcome.seconds / outcome.samples if outcome.samples else None),
+        # the validation accuracy where the run stopped (the target's check, or the last one)
+        "validation_interval": interval.as_record() if interval else None,
         "epochs_to_target": hit.epoch if hit else None,
         "best_accuracy": curve.best_accuracy,
         "final_accuracy": curve.final_accuracy,
@@ -103,10 +116,16 @@ def inference_record(workload, outcome: InferenceOutcome, run_settings: dict[str
                      model_source: str, energy: dict[str, Any] | None = None) -> dict[str, Any]:
     record = common_record(workload, "inference", run_settings)
     counts = record["class_counts"].get("test")
+    interval = Interval.of(outcome.correct, outcome.samples)
+    passed = inference_passes(interval, workload.target_accuracy)
     record.update({
         "check_split": "test",
         "majority_class_accuracy": majority_class_accuracy(counts) if counts else None,
-        "status": "reached" if outcome.accuracy >= workload.target_accuracy else "missed",
+        "status": ("reached" if outcome.accuracy >= workload.target_accuracy else
+                   "within-interval" if passed else "missed"),
+        "test_interval": interval.as_record(),
+        "verdict": {"passed": passed, "rule": f"fails only when the upper one-sided {CONFIDENCE:.0%} Wilson bound "
+                                              "of the test accuracy is below the target"},
         "accuracy": outcome.accuracy,
         "final_accuracy": outcome.accuracy,
         "samples": outcome.samples,

@@ -34,8 +34,13 @@ def mlperf_time_to_target(times: Sequence[float | None]) -> float | None:
 
 
 def spread(values: Sequence[float | None]) -> dict[str, float | int | None]:
+    """n, missing (None: e.g. a missed target), min, max, mean, median, sd and MLPerf's olympic mean
+    (a missing value counts as the slowest, pytest_snnbench.repeatability.mlperf_time_to_target)."""
     present = [v for v in values if v is not None]
     if not present:
-        return {"n": 0, "missing": len(values), "min": None, "max": None, "mean": None, "stdev": None}
+        return {"n": 0, "missing": len(values), "min": None, "max": None, "mean": None, "median": None,
+                "stdev": None, "olympic_mean": None}
     return {"n": len(present), "missing": len(values) - len(present), "min": min(present), "max": max(present),
-            "mean": statistics.fmean(present), "stdev": statistics.stdev(present) if len(present) > 1 else 0.0}
+            "mean": statistics.fmean(present), "median": statistics.median(present),
+            "stdev": statistics.stdev(present) if len(present) > 1 else 0.0,
+            "olympic_mean": mlperf_time_to_target(values)}

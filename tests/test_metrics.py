@@ -14,12 +14,12 @@ def test_every_metric_has_a_unit_a_direction_and_gate_units() -> None:
     complexity = ["synops", "effective_macs", "effective_acs", "dense_synops", "activation_sparsity",
                   "connection_sparsity", "membrane_updates", "neuron_ops", "footprint", "parameters"]
     assert list(REGISTRY) == ["accuracy", "best_accuracy", "time_to_target", "throughput", "inference_time",
-                              "samples_to_target", "energy_to_target", "energy_per_sample", *complexity]
+                              "samples_to_target", "seconds_per_sample", "energy_to_target", "energy_per_sample", *complexity]
     directions = {name: metric.better for name, metric in REGISTRY.items()}
     sparsities = {"activation_sparsity", "connection_sparsity"}
     assert directions == {"accuracy": "higher", "best_accuracy": "higher", "time_to_target": "lower",
                           "throughput": "higher", "inference_time": "lower", "samples_to_target": "lower",
-                          "energy_to_target": "lower", "energy_per_sample": "lower",
+                          "seconds_per_sample": "lower", "energy_to_target": "lower", "energy_per_sample": "lower",
                           **{name: "higher" if name in sparsities else "lower" for name in complexity}}
     assert REGISTRY["accuracy"].gate_units == ("pp", "%") and REGISTRY["time_to_target"].gate_units == ("%", "s")
     assert REGISTRY["energy_to_target"].gate_units == ("%",)

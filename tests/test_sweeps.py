@@ -72,9 +72,13 @@ def test_toy_sizes(snnbench, benchmark, kind):
 def test_several_seeds_report_spread_and_mlperf_aggregate(toy_session, pytester: pytest.Pytester) -> None:
     result = toy_session("--snnbench-seeds=0,1,2", "-m", "training", "--benchmark-json=out.json")
     result.assert_outcomes(passed=3)
-    result.stdout.fnmatch_lines(["*across seeds [[]0, 1, 2[]], test_toy_training*time to target * to * (mean *), "
-                                 "MLPerf aggregate * s; final accuracy*"])
-    assert {r["seed"] for r in read_records(pytester.path / "out.json").values()} == {0, 1, 2}
+    result.stdout.fnmatch_lines(["*across seeds [[]0, 1, 2[]], test_toy_training*time to target median * s, * to * "
+                                 "(mean *), MLPerf aggregate * s; = samples to target median * x seconds per sample "
+                                 "median *; final accuracy*"])
+    records = read_records(pytester.path / "out.json").values()
+    assert {r["seed"] for r in records} == {0, 1, 2}
+    # time to target is exactly its two factors
+    assert all(r["time_to_target_s"] == pytest.approx(r["samples_to_target"] * r["seconds_per_sample"]) for r in records)
 
 
 def test_usage_errors_of_the_sweep_options(pytester: pytest.Pytester) -> None:
@@ -112,8 +116,8 @@ def test_mlperf_examples_and_spread() -> None:
     assert mlperf_time_to_target([10.0, 1.0, 5.0, 7.0, 100.0]) == pytest.approx(22 / 3)
     assert mlperf_time_to_target([10.0, None, 5.0, 7.0]) == pytest.approx(8.5)  # the miss is dropped as slowest
     assert mlperf_time_to_target([None, None, 5.0]) is None
-    assert spread([1.0, 3.0, None]) == {"n": 2, "missing": 1, "min": 1.0, "max": 3.0, "mean": 2.0,
-                                        "stdev": pytest.approx(math.sqrt(2))}
+    assert spread([1.0, 3.0, None]) == {"n": 2, "missing": 1, "min": 1.0, "max": 3.0, "mean": 2.0, "median": 2.0,
+                                        "stdev": pytest.approx(math.sqrt(2)), "olympic_mean": 3.0}
 
 
 def test_thread_search_picks_a_count_and_records_it(toy_session, pytester: pytest.Pytester) -> None:

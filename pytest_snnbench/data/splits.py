@@ -74,3 +74,15 @@ def balanced_subset(labels: torch.Tensor, count: int | None) -> torch.Tensor | s
         members = order[labels[order] == c]
         chosen.append(members[: share + (1 if rank < extra else 0)])
     return torch.cat(chosen).sort().values
+
+
+def balanced_first(labels: torch.Tensor, count: int | None) -> torch.Tensor | slice:
+    """Every sample, reordered so that the first ``count`` are ``balanced_subset(labels, count)``
+    (in their order) and the rest follow in theirs: a check can screen a class-balanced prefix and
+    confirm on the whole split."""
+    first = balanced_subset(labels, count)
+    if isinstance(first, slice):
+        return first
+    rest = torch.ones(int(labels.numel()), dtype=torch.bool)
+    rest[first] = False
+    return torch.cat([first, rest.nonzero().flatten()])

@@ -13,6 +13,7 @@ UNITS: dict[str, tuple[Callable[[float, int | None], str], tuple[str, ...]]] = {
     "s": (lambda v, d: f"{v:.{2 if d is None else d}f} s", ("%", "s")),
     "samples/s": (lambda v, d: f"{v:,.{1 if d is None else d}f}", ("%",)),
     "samples": (lambda v, d: f"{v:,.0f}", ("%",)),
+    "s/sample": (lambda v, d: f"{v:.{3 if d is None else d}g} s", ("%",)),
     "J": (lambda v, d: f"{v:,.{1 if d is None else d}f} J", ("%",)),
     "J/sample": (lambda v, d: f"{v:.{3 if d is None else d}g} J", ("%",)),
     "ops/sample": (lambda v, d: f"{v:,.{0 if d is None else d}f}", ("%",)),

@@ -171,9 +171,14 @@ class EnergyMeter:
     _stop: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    # Paused stretches (checkpoint writes: the training clock stands still then, so does the meter).
+    _paused_joules: dict[str, float] = field(default_factory=dict)
+    _paused_seconds: float = 0.0
+    _pause_began: tuple[float, dict[str, float]] | None = None
 
     def __enter__(self) -> "EnergyMeter":
         self._counters, self._reason = None, None
+        self._paused_joules, self._paused_seconds, self._pause_began = {}, 0.0, None
         try:
             counters = self.open_counters(self.device)
             for domain in counters.domains:
@@ -194,6 +199,32 @@ class EnergyMeter:
         self._began = time.perf_counter()
         return self
 
+    def pause(self) -> None:
+        """Stop counting (e.g. while a checkpoint is written outside the timed region)."""
+        if self._counters is None or self._reason is not None or self._pause_began is not None:
+            return
+        try:
+            self._sample()
+        except Exception as error:  # noqa: BLE001 - recorded as the reason
+            self._reason = f"a counter could not be read when the run paused: {error}"
+            return
+        self._pause_began = (time.perf_counter(), {d.name: d.joules for d in self._counters.domains})
+
+    def resume(self) -> None:
+        """Count again; the energy and seconds of the pause are left out of the record."""
+        if self._pause_began is None:
+            return
+        began, joules = self._pause_began
+        self._pause_began = None
+        try:
+            self._sample()
+        except Exception as error:  # noqa: BLE001 - recorded as the reason
+            self._reason = f"a counter could not be read when the run resumed: {error}"
+            return
+        self._paused_seconds += time.perf_counter() - began
+        for domain in self._counters.domains:
+            self._paused_joules[domain.name] = self._paused_joules.get(domain.name, 0.0) + domain.joules - joules[domain.name]
+
     def _sample(self) -> None:
         with self._lock:
             for domain in self._counters.domains:
@@ -210,7 +241,8 @@ class EnergyMeter:
     def __exit__(self, *exc: Any) -> None:
         if self._counters is None:
             return
-        self._seconds = time.perf_counter() - self._began
+        self.resume()
+        self._seconds = time.perf_counter() - self._began - self._paused_seconds
         self._stop.set()
         if self._thread is not None:
             self._thread.join()
@@ -226,11 +258,13 @@ class EnergyMeter:
         if self._counters is None or self._reason is not None:
             return {"available": False, "reason": self._reason or "not measured"}
         domains = self._counters.domains
-        joules = sum(d.joules for d in domains)
+        by_domain = {d.name: d.joules - self._paused_joules.get(d.name, 0.0) for d in domains}
+        joules = sum(by_domain.values())
         result: dict[str, Any] = {
             "available": True, "joules": joules, "seconds": self._seconds, "method": self._counters.method,
             "device": self._counters.device, "domains": [d.name for d in domains],
-            "joules_by_domain": {d.name: d.joules for d in domains}, "wraps": sum(d.wraps for d in domains),
+            "joules_by_domain": by_domain, "wraps": sum(d.wraps for d in domains),
+            "paused_seconds": self._paused_seconds,
         }
         if samples:
             result["joules_per_sample"] = joules / samples
