@@ -9,7 +9,6 @@ import contextlib
 import dataclasses
 import inspect
 import itertools
-import platform
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -20,8 +19,7 @@ import pytest
 import torch
 
 from .baselines import Baselines, class_counts, majority_class_accuracy
-from . import __version__
-from .checkpoint import CheckpointRefused, Checkpoints, TrainingInterrupted, checkpoint_name
+from .checkpoint import CheckpointRefused, Checkpoints, TrainingInterrupted, checkpoint_name, saved_identity
 from .complexity import measure_inference, measure_training
 from .data import DataSetError
 from .determinism import seed_everything
@@ -29,17 +27,25 @@ from .device import describe
 from .distributed import World, failure_reason, is_distributed_failure
 from .launch import tell_user
 from .metrics.energy import EnergyMeter
-from .models import ModelStore, code_fingerprint, model_key
+from .identity import RunIdentity
+from .models import ModelStore, code_fingerprint
 from .options import SnnbenchOptions
 from .profiling import profile_steps
 from .progress import Progress
 from .record import inference_record, package_versions, training_record
+from .reference import judge_convergence
 from .results import append_record, session_id
 from .thread_search import search_intra_op_threads
 from .threads import ThreadSettings
 from .training import DIVERGED, REACHED, InferenceOutcome, TrainingOutcome, run_inference, train_to_target
 from .variants import RunVariant, SegmentClock
+from .verdict import Interval, describe_inference_failure, inference_passes
 from .workload import Batch, Workload, WorkloadContext, supports_checkpoints
+
+# The explicit warm-up before every timed training run, the same whatever the options: a few steps
+# on the untrained copy (compiles numba, fills oneDNN's and the allocator's caches) and one
+# validation batch. Recorded as ``warmup``.
+WARMUP_TRAIN_STEPS = 3
 
 
 class SnnbenchNotice(UserWarning):
@@ -209,25 +215,49 @@ class WorkloadRunner:
                         quiet=(config.getoption("verbose") or 0) < 0,
                         uncaptured=capture.global_and_fixture_disabled if capture else None)
 
-    def _cache_key(self, workload: Workload) -> str:
-        return model_key(workload.name, workload.hyperparameters(), str(workload.data_info().get("fingerprint")),
-                         self.variant.seed, self.options.scale, code_fingerprint(inspect.getfile(type(workload))))
+    def identity(self, workload: Workload) -> RunIdentity:
+        """This run's identity (pytest_snnbench.identity): what the cache, checkpoints and the gate compare."""
+        world = workload.context.world
+        return RunIdentity.build(
+            workload=workload.name, hyperparameters=workload.hyperparameters(), data_info=workload.data_info(),
+            seed=self.variant.seed, scale=self.options.scale, device=str(self.device),
+            intra_op_threads=torch.get_num_threads(), inter_op_threads=torch.get_num_interop_threads(),
+            world_size=world.size, batch_rule=world.batch_rule if world.distributed else None,
+            packages=package_versions(), code=code_fingerprint(inspect.getfile(type(workload))))
 
-    def _baselines(self, workload_type: type[Workload], settings: dict[str, Any], workload: Workload) -> Baselines:
+    def _cache_key(self, workload: Workload) -> str:
+        return f"{workload.name}-{self.options.scale}-{self.identity(workload).hash}"
+
+    def _baselines(self, workload_type: type[Workload], settings: dict[str, Any],
+                   workload: Workload) -> tuple[Baselines, Workload]:
         """Majority class and learning off on the validation split (a fresh network that never
-        trains), untimed; fails at once when the target does not beat them by the margin."""
+        trains), untimed; fails at once when the target does not beat them by the margin. Returns
+        the untrained copy too (the warm-up runs on it)."""
         begin = time.perf_counter()
         counts = class_counts(workload.split_labels()).get("validation")
         majority = majority_class_accuracy(counts) if counts else None
         untrained = self.create(workload_type, settings)
         with torch.no_grad():
             learning_off = untrained.learning_off_accuracy()
-        del untrained
-        baselines = Baselines(majority, learning_off, time.perf_counter() - begin)
+        baselines = Baselines(majority, float(learning_off), time.perf_counter() - begin)
         problem = baselines.margin_problem(workload.target_accuracy, workload.name, workload.check_split)
         if problem:
             pytest.fail(problem, pytrace=False)
-        return baselines
+        return baselines, untrained
+
+    def _warm_up(self, throwaway: Workload) -> dict[str, Any]:
+        """The explicit warm-up (WARMUP_TRAIN_STEPS training steps and one validation batch) on a
+        copy that is then dropped: the timed run starts warm whatever else the options ran before."""
+        begin = time.perf_counter()
+        batches = _endless(throwaway)
+        for _ in range(WARMUP_TRAIN_STEPS):
+            throwaway.train_step(next(batches))
+        with torch.no_grad():
+            # The check's own code on one batch where the workload can say so (TensorDataWorkload), else a whole check.
+            one_batch = getattr(throwaway, "validation_score", None)
+            one_batch(getattr(throwaway, "eval_batch_size", 1)) if one_batch else throwaway.evaluate()
+        return {"train_steps": WARMUP_TRAIN_STEPS, "evaluation": "one batch" if one_batch else "one check",
+                "seconds": time.perf_counter() - begin, "on": "an untrained copy of the workload"}
 
     def _store(self, workload: Workload, outcome: TrainingOutcome) -> None:
         """Keep the trained model for inference, also one that missed its target: inference is then
@@ -238,14 +268,13 @@ class WorkloadRunner:
                               metadata={
             "workload": workload.name, "hyperparameters": workload.hyperparameters(),
             "reached_target": outcome.status == REACHED, "best_accuracy": outcome.curve.best_accuracy,
-            "seed": self.variant.seed})
+            "seed": self.variant.seed, "identity": self.identity(workload).hash})
 
     def _checkpoints(self, workload: Workload) -> Checkpoints | None:
         """This training run's checkpoints, or None when they are off or the workload has none."""
         folder = self.options.cache_dir / "checkpoints"
         item = self.request.node
-        name = checkpoint_name(f"{Path(str(item.path)).stem}.{item.name}", self.options.scale, self.variant.seed,
-                               str(self.device), torch.get_num_threads(), torch.get_num_interop_threads())
+        name = self._checkpoint_name()
         if self.state.world.distributed and self.options.checkpoint_every:
             warnings.warn(SnnbenchNotice(
                 f"{workload.name}: trains without checkpoints: a run on {self.state.world.size} ranks cannot "
@@ -263,13 +292,23 @@ class WorkloadRunner:
                 f"{workload.name}: trains without checkpoints (its workload class has no training_state, "
                 "epoch_order_state and their load methods; see pytest_snnbench.workload)."), stacklevel=3)
             return None
-        identity = {"workload": workload.name, "test": item.nodeid, "hyperparameters": workload.hyperparameters(),
-                    "data_fingerprint": workload.data_info().get("fingerprint"), "seed": self.variant.seed,
-                    "scale": self.options.scale, "device": str(self.device),
-                    "packages": {**package_versions(), "pytest-snnbench": __version__},
-                    "python": platform.python_version()}
+        identity = {**self.identity(workload).fields, "test": item.nodeid}
         return Checkpoints(folder / name, self.options.checkpoint_every, identity,
                            label=f"{workload.name}-training")
+
+    def _checkpoint_name(self) -> str:
+        item = self.request.node
+        return checkpoint_name(f"{Path(str(item.path)).stem}.{item.name}", self.options.scale, self.variant.seed,
+                               str(self.device))
+
+    def _resumed_thread_count(self) -> int | None:
+        """With --snnbench-thread-search, a run that has a checkpoint resumes with the checkpoint's
+        intra-op thread count instead of searching again (another count would be another run)."""
+        if not self.options.checkpoint_every or self.options.fresh:
+            return None
+        saved = saved_identity(self.options.cache_dir / "checkpoints" / self._checkpoint_name())
+        count = saved.get("intra_op_threads") if saved else None
+        return int(count) if isinstance(count, int) else None
 
     # -- the ranks of a data-parallel run --------------------------------------------------------
     def _on_ranks(self, workload_type: type[Workload], run: Callable[[], Any]) -> Any:
@@ -348,13 +387,20 @@ class WorkloadRunner:
     def _train(self, workload_type: type[Workload], benchmark: Any, **settings: Any) -> TrainingOutcome:
         profile = self._profile(workload_type, settings, "training") if self.options.profile else None
         search = None
-        if self.options.thread_search:
+        resumed_threads = self._resumed_thread_count() if self.options.thread_search else None
+        if resumed_threads is not None:
+            torch.set_num_threads(resumed_threads)
+            search = {"chosen": resumed_threads, "skipped": "resuming a checkpoint made with this count"}
+        elif self.options.thread_search:
             throwaway = self.create(workload_type, settings)
             search = search_intra_op_threads(throwaway.train_step, _endless(throwaway), self.options.thread_search,
                                              self.device)
+            del throwaway
         workload = self.create(workload_type, settings)
         self._same_data(workload)
-        baselines = self._baselines(workload_type, settings, workload)
+        baselines, untrained = self._baselines(workload_type, settings, workload)
+        warmup = self._warm_up(untrained)
+        del untrained
         if workload.context.world.distributed:
             workload.distribute()
         progress = self._progress(f"{workload.name}-training", workload.target_accuracy, workload.sample_budget(),
@@ -377,7 +423,7 @@ class WorkloadRunner:
         def timed() -> TrainingOutcome:
             began = time.perf_counter()
             result = train_to_target(workload, self.device, progress=progress, checkpoints=checkpoints,
-                                     resume=resume)
+                                     resume=resume, meter=meter)
             if isinstance(timer, SegmentClock):
                 timer.report(began, result.seconds)
             return result
@@ -398,6 +444,11 @@ class WorkloadRunner:
         # A resumed run measured its last segment only: recorded, but not energy to target.
         energy = meter.record(whole_run=outcome.resumptions == 0)
         record = training_record(workload, outcome, self.run_settings(), baselines, test_accuracy, energy)
+        record["identity"] = self.identity(workload).as_record()
+        record["warmup"] = warmup
+        record["test_interval"] = (Interval.of_score(test_accuracy).as_record()
+                                   if getattr(test_accuracy, "total", None) else None)
+        record["reference_convergence"] = judge_convergence(workload, record)
         record["distributed"] = self._distributed_record(workload, training=True)
         record["checkpoint_every_s"] = self.options.checkpoint_every if checkpoints else 0.0
         record["complexity"] = measure_training(self.create(workload_type, settings))  # untimed, a throwaway copy
@@ -435,7 +486,8 @@ class WorkloadRunner:
         if found is not None:
             state, source, metadata = found
             workload.load_state_dict(state)
-            reached = bool(metadata.get("reached_target", True))
+            # A model whose metadata does not say it reached its target is not taken to have.
+            reached = metadata.get("reached_target") is True
         else:
             warnings.warn(SnnbenchNotice(
                 f"{workload.name}: no trained model from this run or the cache; training one first "
@@ -455,9 +507,12 @@ class WorkloadRunner:
             source, reached = "trained-untimed", outcome.status == REACHED
         workload.prepare_inference()  # e.g. ANN-to-SNN conversion: outside the timing
         profile = self._profile(workload_type, settings, "inference", workload) if self.options.profile else None
+        began = time.perf_counter()
         with torch.no_grad():  # warm-up: first-call allocations stay out of the timing
             workload.begin_test_pass()
             workload.predict(next(iter(workload.test_batches())))
+        warmup = {"train_steps": 0, "evaluation_batches": 1, "seconds": time.perf_counter() - began,
+                  "on": "the trained model, one test batch"}
         progress = self._progress(f"{workload.name}-inference", workload.target_accuracy, None,
                                   workload.hyperparameters().get("engine"))
         meter = EnergyMeter(self.device)
@@ -468,6 +523,8 @@ class WorkloadRunner:
         record = inference_record(workload, outcome, self.run_settings(), source,
                                   meter.record(samples=outcome.samples))
         record["model_reached_target"] = reached
+        record["identity"] = self.identity(workload).as_record()
+        record["warmup"] = warmup
         record["distributed"] = self._distributed_record(workload, training=False)
         record["complexity"] = measure_inference(workload)  # untimed, after the timed pass and its record
         if profile is not None:
@@ -475,8 +532,9 @@ class WorkloadRunner:
         benchmark.extra_info.update(record)
         self.state.add_result(self.request.node, self.variant, record,
                               note="" if source == "same-run" else source.split(":")[0])
-        if outcome.accuracy < workload.target_accuracy:
-            why = "" if reached else " (its model had missed the target in training too)"
-            pytest.fail(f"{workload.name} inference reached {outcome.accuracy:.2%}, below its target of "
-                        f"{workload.target_accuracy:.2%}{why}. The timing is recorded.", pytrace=False)
+        interval = Interval.of(outcome.correct, outcome.samples)
+        if not inference_passes(interval, workload.target_accuracy):
+            why = "" if reached else " Its model had not reached the target in training either."
+            pytest.fail(f"{describe_inference_failure(workload.name, interval, workload.target_accuracy)}{why} "
+                        "The timing is recorded.", pytrace=False)
         return outcome

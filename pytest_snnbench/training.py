@@ -43,19 +43,56 @@ class TrainingOutcome:
         return self.samples / self.train_seconds if self.train_seconds > 0 else None
 
 
+# The loss stays on the device between reads: reading it is a host sync on CUDA (and a collective
+# in a data-parallel run), so the loop reads it at evaluations, at checkpoints and every
+# LOSS_READ_EVERY steps. A NaN or infinite loss makes the sum non-finite, so a diverged run is caught
+# at the next read: it trains at most LOSS_READ_EVERY - 1 steps past the one that diverged.
+LOSS_READ_EVERY = 50
+
+
 @dataclass
 class _LossMeter:
+    """The training loss since the last curve point: ``total`` and ``count`` read, ``pending`` (a
+    float64 tensor on the device, the batch-share weighted sum of the steps since the last read) not."""
+
     total: float = 0.0
     count: int = 0
+    pending: Any = None
+    pending_steps: int = 0
 
-    def add(self, value: float) -> None:
-        self.total += value
-        self.count += 1
+    def add(self, loss: torch.Tensor, weight: float) -> None:
+        value = loss.detach().double() * weight if weight != 1.0 else loss.detach().double()
+        self.pending = value if self.pending is None else self.pending + value
+        self.pending_steps += 1
 
-    def pop_mean(self) -> float | None:
+    def read(self, world: Any) -> float:
+        """Add the pending steps (summed over the ranks) to the total; returns their sum (NaN or
+        infinite if a step diverged)."""
+        if self.pending is None:
+            return 0.0
+        value = world.global_loss(float(self.pending), 1.0)
+        self.pending, self.total, self.count = None, self.total + value, self.count + self.pending_steps
+        self.pending_steps = 0
+        return value
+
+    def pop_mean(self, world: Any) -> float | None:
+        self.read(world)
         mean = self.total / self.count if self.count else None
         self.total, self.count = 0.0, 0
         return mean
+
+    def state(self) -> dict[str, Any]:
+        """For a checkpoint: exact values, so a resumed run adds the same numbers in the same order."""
+        return {"loss_total": self.total, "loss_count": self.count,
+                "loss_pending": None if self.pending is None else float(self.pending),
+                "loss_pending_steps": self.pending_steps}
+
+    @classmethod
+    def from_state(cls, saved: dict[str, Any], device: torch.device) -> "_LossMeter":
+        pending = saved.get("loss_pending")
+        return cls(float(saved["loss_total"]), int(saved["loss_count"]),
+                   None if pending is None else torch.tensor(pending, dtype=torch.float64, device=device),
+                   int(saved.get("loss_pending_steps", 0)))
 
 
 @dataclass
@@ -74,8 +111,10 @@ class _Run:
         accuracy = self.workload.evaluate()
         end = clock(self.device)
         self.evaluation_seconds += end - begin
+        loss = self.losses.pop_mean(self.workload.context.world)  # outside the timed evaluation, after it
         point = CurvePoint(epoch=epoch, samples=self.samples, seconds=end - self.started,
-                           accuracy=accuracy, loss=self.losses.pop_mean(), split=self.workload.check_split)
+                           accuracy=float(accuracy), loss=loss, split=self.workload.check_split,
+                           evaluated=getattr(accuracy, "total", None))
         self.curve.add(point)
         return point
 
@@ -83,7 +122,7 @@ class _Run:
 def train_to_target(workload: Workload, device: torch.device,
                     on_evaluation: Callable[[CurvePoint], None] | None = None,
                     progress: Progress | None = None, checkpoints: Checkpoints | None = None,
-                    resume: dict[str, Any] | None = None) -> TrainingOutcome:
+                    resume: dict[str, Any] | None = None, meter: Any = None) -> TrainingOutcome:
     """Train until the validation accuracy reaches the workload's target or its epoch budget runs out.
 
     Evaluations run every ``eval_every_samples`` training samples and at the end of each epoch,
@@ -92,7 +131,7 @@ def train_to_target(workload: Workload, device: torch.device,
     shows each evaluation and, on long stretches between them, a line now and then.
 
     ``checkpoints`` (checkpoint.py) writes one at a batch boundary whenever one is due, with the
-    clock paused (writing is not training time), and after a Ctrl-C, which then ends the run with
+    clock paused (writing is not training time; ``meter``, an energy meter, pauses with it), and after a Ctrl-C, which then ends the run with
     ``TrainingInterrupted``. ``resume`` (a loaded checkpoint) continues that run exactly: the
     epoch's order is drawn again from the generator state saved at the epoch's start, the batches
     it had trained are taken and dropped without training, and then every generator, the
@@ -114,7 +153,7 @@ def train_to_target(workload: Workload, device: torch.device,
         first_epoch, next_evaluation = int(saved["epoch"]), int(saved["next_evaluation"])
         run.samples, run.steps = int(saved["samples"]), int(saved["steps"])
         run.evaluation_seconds = float(saved["evaluation_seconds"])
-        run.losses = _LossMeter(float(saved["loss_total"]), int(saved["loss_count"]))
+        run.losses = _LossMeter.from_state(saved, torch.device(device))
         for point in saved["curve"]:
             run.curve.add(CurvePoint(**point))
 
@@ -138,19 +177,28 @@ def train_to_target(workload: Workload, device: torch.device,
             outcome.checkpoint_seconds, outcome.checkpoints_written = checkpoints.checkpoint_seconds, checkpoints.written
         return outcome
 
+    def read_loss() -> str | None:
+        """Read the losses of the steps since the last read (a host sync); why the run diverged, if it did."""
+        since = run.steps - run.losses.pending_steps + 1
+        value = run.losses.read(world)
+        return None if math.isfinite(value) else _diverged(value, since, run.steps, epoch, run.samples)
+
     def checkpoint(epoch: int, taken: int, order: dict[str, Any]) -> None:
         assert checkpoints is not None
         begin = clock(device)
+        if meter is not None:
+            meter.pause()
         loop = {"epoch": epoch, "batches": taken, "order": order, "samples": run.samples, "steps": run.steps,
                 "elapsed": begin - run.started, "evaluation_seconds": run.evaluation_seconds,
-                "next_evaluation": next_evaluation, "loss_total": run.losses.total, "loss_count": run.losses.count,
-                "curve": run.curve.as_records()}
+                "next_evaluation": next_evaluation, **run.losses.state(), "curve": run.curve.as_records()}
         try:
             checkpoints.save(loop, workload.training_state())
         except OSError as error:  # e.g. a full disk: the benchmark goes on, without checkpoints
             checkpoints.give_up(f"{checkpoints.path}: {error.strerror or error}")
             if progress:
                 progress.note(f"checkpoints stopped: cannot write {checkpoints.error}")
+        if meter is not None:
+            meter.resume()
         pause = clock(device) - begin
         run.started += pause  # the clock stands still while a checkpoint is written
         if progress:
@@ -189,14 +237,16 @@ def train_to_target(workload: Workload, device: torch.device,
             run.samples += batch.size
             run.steps += 1
             if loss is not None:
-                value = world.global_loss(float(loss.detach()), world.gradient_weight)
-                if not math.isfinite(value):
-                    return finish(DIVERGED, epoch,
-                                  f"loss became {value} at step {run.steps} (epoch {epoch}, "
-                                  f"{run.samples} samples)")
-                run.losses.add(value)
+                run.losses.add(loss, world.gradient_weight)
+                if run.steps % LOSS_READ_EVERY == 0:
+                    diverged = read_loss()
+                    if diverged:
+                        return finish(DIVERGED, epoch, diverged)
             if every and run.samples >= next_evaluation:
                 next_evaluation += every
+                diverged = read_loss()
+                if diverged:
+                    return finish(DIVERGED, epoch, diverged)
                 point = run.evaluate(epoch)
                 evaluated(point)
                 if point.accuracy >= workload.target_accuracy:
@@ -221,6 +271,9 @@ def train_to_target(workload: Workload, device: torch.device,
                             f"from there; add --snnbench-fresh to start over instead.")
                 rearm()
         if not run.curve.points or run.curve.points[-1].samples != run.samples:
+            diverged = read_loss()
+            if diverged:
+                return finish(DIVERGED, epoch, diverged)
             point = run.evaluate(epoch)
             evaluated(point)
             if point.accuracy >= workload.target_accuracy:
@@ -228,11 +281,18 @@ def train_to_target(workload: Workload, device: torch.device,
     return finish(MISSED, epoch)
 
 
+def _diverged(value: float, since: int, step: int, epoch: int, samples: int) -> str:
+    where = f"steps {since}-{step}" if since < step else f"step {step}"
+    return (f"loss became {value} within {where} (epoch {epoch}, {samples} samples; the loss is read every "
+            f"{LOSS_READ_EVERY} steps and at each evaluation)")
+
+
 @dataclass(frozen=True)
 class InferenceOutcome:
     accuracy: float
     samples: int
     seconds: float
+    correct: int = 0
 
     @property
     def throughput(self) -> float | None:
@@ -249,4 +309,4 @@ def run_inference(workload: Workload, device: torch.device, progress: Progress |
     seconds = clock(device) - begin
     if progress:
         progress.finished_pass(total, correct / total)
-    return InferenceOutcome(correct / total, total, seconds)
+    return InferenceOutcome(correct / total, total, seconds, correct)

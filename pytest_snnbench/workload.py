@@ -49,6 +49,7 @@ from typing import Any, Callable, Iterable, Iterator, TypeVar
 import torch
 
 from .distributed import World
+from .verdict import Score
 
 D = TypeVar("D")
 
@@ -111,6 +112,8 @@ class Workload(ABC):
     max_epochs: int  # training budget
     eval_every_samples: int | None = None  # None: evaluate once per epoch
     check_split: str = "validation"  # the split ``evaluate`` measures (shown in progress lines and the curve)
+    # Where ``target_accuracy`` came from (recorded): the paper, or the named validation procedure.
+    target_source: str = "unstated"
     # Under torchrun: True when every rank trains on its slice of each global batch (``distribute``)
     # and evaluates its slice of each evaluation batch; False runs the workload on rank 0 alone.
     data_parallel: bool = False
@@ -180,17 +183,16 @@ class Workload(ABC):
         (e.g. ANN-to-SNN conversion): never part of the timed inference pass."""
 
     def evaluate(self) -> float:
-        """Validation accuracy in [0, 1]: the plugin's periodic check during training."""
+        """Validation accuracy in [0, 1]: the plugin's periodic check during training. Returning a
+        ``pytest_snnbench.verdict.Score`` (a float that knows its counts) gives the record an interval."""
         self.prepare_evaluation()
-        correct, total = count_correct(self, batches=self.validation_batches())
-        return correct / total
+        return Score(*count_correct(self, batches=self.validation_batches()))
 
     def test_accuracy(self) -> float:
         """The trained model's accuracy on the test split, measured once after training stops
         (untimed): reported, never used to decide anything."""
         self.prepare_evaluation()
-        correct, total = count_correct(self)
-        return correct / total
+        return Score(*count_correct(self))
 
     def learning_off_accuracy(self) -> float:
         """What this freshly built network scores on validation without learning (called on an
@@ -242,10 +244,12 @@ def count_correct(workload: Workload, progress: Any = None, batches: Iterable[Ba
     split), without gradients; ``progress`` (a ``progress.Progress``) shows a line now and then.
     ``predict`` replaces ``workload.predict`` (e.g. a converted network's DNN before conversion).
 
-    In a data-parallel run every rank predicts its slice of each batch and the counts are summed."""
+    In a data-parallel run every rank predicts its slice of each batch and the counts are summed.
+    The count stays on the device until the pass ends: no host sync per batch inside a timed pass."""
     world = workload.context.world
     predict = predict or workload.predict
-    correct = total = 0
+    correct: Any = 0
+    total = 0
     expected = workload.test_samples() if batches is None else None
     workload.begin_test_pass()
     with torch.no_grad():
@@ -253,11 +257,11 @@ def count_correct(workload: Workload, progress: Any = None, batches: Iterable[Ba
             total += batch.size
             mine = world.evaluation_shard(batch)
             if mine is not None:
-                correct += int((predict(mine) == mine.targets).sum())
+                correct = correct + (predict(mine) == mine.targets).sum()
             if progress is not None and time.perf_counter() >= progress.next_due:
                 progress.pass_progress(total, expected or total)
     workload.end_test_pass()
-    correct = int(world.sum([correct])[0])
+    correct = int(world.sum([int(correct)])[0])
     if total == 0:
         raise RuntimeError(f"{workload.name}: the test set is empty")
     return correct, total
@@ -283,7 +287,26 @@ class TensorDataWorkload(Workload):
     eval_batch_size: int
     shuffle: torch.Generator
     samples_per_epoch: int | None = None
+    # Validation samples a check screens (None: all). A screen that reaches the target is confirmed
+    # on the whole validation split, whose accuracy then stands for the check: a stop never rests on
+    # a lucky subset (the verdict rule, pytest_snnbench.verdict).
+    check_samples: int | None = None
     data_parallel = True
+
+    def evaluate(self) -> float:
+        """The check: the first ``check_samples`` validation samples, confirmed on all of them when
+        that screen reaches the target."""
+        self.prepare_evaluation()
+        whole = len(self.validation_labels)
+        if self.check_samples is not None and self.check_samples < whole:
+            screen = self.validation_score(self.check_samples)
+            if screen < self.target_accuracy:
+                return screen
+        return self.validation_score()
+
+    def validation_score(self, count: int | None = None) -> float:
+        """Accuracy on the first ``count`` validation samples (all by default), as a ``Score``."""
+        return Score(*count_correct(self, batches=self.validation_batches(count)))
 
     def train_batches(self, epoch: int) -> Iterable[Batch]:
         """A seeded shuffle of the training set (up to ``samples_per_epoch``), in slices of ``batch_size``."""

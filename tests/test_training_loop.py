@@ -7,7 +7,8 @@ import pytest
 import torch
 
 from pytest_snnbench.determinism import seed_everything
-from pytest_snnbench.training import DIVERGED, MISSED, REACHED, run_inference, train_to_target
+from pytest_snnbench import training
+from pytest_snnbench.training import LOSS_READ_EVERY, DIVERGED, MISSED, REACHED, run_inference, train_to_target
 from pytest_snnbench.workload import WorkloadContext
 from tests.conftest import smoke_context
 from tests.toy_workload import ToyWorkload
@@ -48,12 +49,33 @@ def test_evaluates_every_interval_and_at_epoch_end(context: WorkloadContext) -> 
     assert all(p.loss is not None and p.loss > 0 for p in outcome.curve.points)
 
 
-def test_nan_loss_stops_at_once_and_keeps_the_curve(context: WorkloadContext) -> None:
+def test_nan_loss_stops_at_the_next_read_and_keeps_the_curve(context: WorkloadContext) -> None:
+    """The loss is read at evaluations (here every 4 steps) and every LOSS_READ_EVERY steps, never per
+    step: a NaN at step 7 is caught before the evaluation after step 8, which does not run."""
     outcome = train_to_target(fresh(context, target_accuracy=1.01, diverge_at_step=7), CPU)
     assert outcome.status == DIVERGED
-    assert outcome.steps == 7 and outcome.samples == 7 * 16
-    assert "loss became nan at step 7" in outcome.divergence
+    assert outcome.steps == 8 and outcome.samples == 8 * 16
+    assert "loss became nan within steps 5-8" in outcome.divergence
     assert [p.samples for p in outcome.curve.points] == [64]  # the evaluation before the divergence is kept
+
+
+def test_nan_loss_between_distant_evaluations_is_caught_within_the_read_interval(
+        context: WorkloadContext, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(training, "LOSS_READ_EVERY", 5)  # shorter than the toy's 12-step epoch
+    outcome = train_to_target(fresh(context, target_accuracy=1.01, diverge_at_step=3, eval_every_samples=None), CPU)
+    assert outcome.status == DIVERGED and outcome.steps == 5
+    assert "within steps 1-5" in outcome.divergence and outcome.curve.points == []
+
+
+def test_the_loss_is_read_at_most_every_read_interval(context: WorkloadContext,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """No host sync per step: the loop converts the loss to a Python number only at reads."""
+    reads = []
+    original = training._LossMeter.read
+    monkeypatch.setattr(training._LossMeter, "read", lambda self, world: reads.append(1) or original(self, world))
+    outcome = train_to_target(fresh(context, target_accuracy=1.01, max_epochs=2), CPU)
+    evaluations = len(outcome.curve.points)
+    assert outcome.steps == 24 and len(reads) <= evaluations * 2 + outcome.steps // LOSS_READ_EVERY
 
 
 def test_same_seed_gives_the_same_curve(context: WorkloadContext) -> None:

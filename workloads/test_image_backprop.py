@@ -34,6 +34,7 @@ from torch import nn
 
 from pytest_snnbench import Batch, TensorDataWorkload, WorkloadContext
 from pytest_snnbench.data import mnist_splits
+from pytest_snnbench.verdict import SMOKE_TARGET_SOURCE
 
 pytestmark = [pytest.mark.image, pytest.mark.backprop]
 
@@ -48,7 +49,7 @@ class Config:
     betas: tuple[float, float] = (0.9, 0.9999)  # the SNNBench script's (torch's default is 0.999)
     train_samples: int | None = None  # None: the whole training split
     validation_size: int = 5000  # held out of the training images (the same split at every scale)
-    validation_samples: int | None = None  # validation images per check (None: all)
+    check_samples: int | None = None  # validation images a check screens (None: all); confirmed on all
     test_samples: int | None = None
     eval_batch_size: int = 1000
     eval_every_samples: int | None = 12800  # 100 batches; and at each epoch's end
@@ -60,10 +61,13 @@ CONFIGS = {
     "full": Config(),
     # The same network on the real MNIST, 10 steps, 4,096 training images: under a minute on 2 cores
     # (untrained it scores about 10 %, the majority class 11 %).
-    "smoke": Config(time_steps=10, batch_size=64, train_samples=4096, validation_samples=1000,
+    "smoke": Config(time_steps=10, batch_size=64, train_samples=4096, check_samples=1000,
                     test_samples=2000, eval_batch_size=500, eval_every_samples=2048, max_epochs=2,
                     target_accuracy=0.85),
 }
+
+TARGET_SOURCES = {"full": "the paper: 95 % (its Image-Backprop reached 97.73 % after one epoch)",
+                  "smoke": SMOKE_TARGET_SOURCE}
 
 
 class ConvSNN(nn.Module):
@@ -111,14 +115,15 @@ class ImageBackprop(TensorDataWorkload):
         super().__init__(context)
         self.config = CONFIGS[context.scale]
         self.target_accuracy = self.config.target_accuracy
+        self.target_source = TARGET_SOURCES[context.scale]
         self.max_epochs = self.config.max_epochs
         self.eval_every_samples = self.config.eval_every_samples
         mnist = mnist_splits(context, self.config.validation_size)
         self.data_summary = mnist.info()
         self.train_inputs = mnist.train.images[: self.config.train_samples]
         self.train_labels = mnist.train.labels[: self.config.train_samples]
-        self.validation_inputs = mnist.validation.images[: self.config.validation_samples]
-        self.validation_labels = mnist.validation.labels[: self.config.validation_samples]
+        self.validation_inputs, self.validation_labels = mnist.validation.images, mnist.validation.labels
+        self.check_samples = self.config.check_samples
         self.test_inputs = mnist.test.images[: self.config.test_samples]
         self.test_labels = mnist.test.labels[: self.config.test_samples]
         self.batch_size, self.eval_batch_size = self.config.batch_size, self.config.eval_batch_size

@@ -70,6 +70,7 @@ from pytest_snnbench.data import mnist_splits
 from pytest_snnbench.diehl_cook import ChoiceStream, Parameters, initial_weights, make_engine
 from pytest_snnbench.plugin import workload_options
 from pytest_snnbench.stdp import SpikeWindow, assign_labels, poisson_spike_trains, vote
+from pytest_snnbench.verdict import SMOKE_TARGET_SOURCE, Score
 from pytest_snnbench.workload import count_correct
 
 from .image_plugin import STDP_SIZES as SIZES  # the workload's options are declared in image_plugin.py
@@ -150,6 +151,8 @@ class ImageSTDP(TensorDataWorkload):
         if sample_cap:
             self.config = replace(self.config, samples_per_epoch=sample_cap, max_epochs=1)
         self.target_accuracy = self.config.target_accuracy
+        self.target_source = (SMOKE_TARGET_SOURCE if context.scale == "smoke" else
+                              f"the paper: {n_neurons} neurons converged at {self.target_accuracy:.0%} (its Figure 3)")
         self.max_epochs = self.config.max_epochs
         self.eval_every_samples = self.config.check_every_samples
         mnist = mnist_splits(context, self.config.validation_size)
@@ -224,13 +227,13 @@ class ImageSTDP(TensorDataWorkload):
         confirmed = None
         if screened >= self.target_accuracy and self._check_count() < len(self.validation_labels):
             confirmed = accuracy = self._validation_accuracy(len(self.validation_labels))
-        self.checks.append({"samples": self.samples_seen, "running_accuracy": running,
-                            "validation_accuracy": screened, "confirmation_accuracy": confirmed})
+        self.checks.append({"samples": self.samples_seen, "running_accuracy": running,  # plain floats: saved
+                            "validation_accuracy": float(screened),
+                            "confirmation_accuracy": None if confirmed is None else float(confirmed)})
         return accuracy
 
     def _validation_accuracy(self, count: int) -> float:
-        correct, total = count_correct(self, batches=self.validation_batches(count))
-        return correct / total
+        return Score(*count_correct(self, batches=self.validation_batches(count)))
 
     def learning_off_accuracy(self) -> float:
         """The same network with its initial random weights and learning off: neurons labelled from
