@@ -30,13 +30,6 @@ def code_fingerprint(workload_file: str) -> str:
     return digest.hexdigest()[:16]
 
 
-def model_key(name: str, hyperparameters: dict[str, Any], data_fingerprint: str, seed: int, scale: str,
-              code: str = "") -> str:
-    identity = json.dumps({"workload": name, "hyperparameters": hyperparameters, "data": data_fingerprint,
-                           "seed": seed, "scale": scale, "code": code}, sort_keys=True, default=str)
-    return f"{name}-{scale}-{hashlib.sha256(identity.encode()).hexdigest()[:16]}"
-
-
 class ModelStore:
     def __init__(self, folder: Path) -> None:
         self.folder = Path(folder) / "models"

@@ -218,3 +218,18 @@ def test_a_toy_session_records_energy(toy_session, pytester: pytest.Pytester, mo
     record = read_records(pytester.path / "none.json")["test_toy_training"]
     assert record["energy"]["available"] is False and "no CPU package zone" in record["energy"]["reason"]
     assert metric_value(record, "energy_to_target") is None
+
+
+def test_the_meter_pauses_with_the_clock(tmp_path: Path) -> None:
+    """A checkpoint write pauses the training clock; its energy is left out of the record too."""
+    root = fake_powercap(tmp_path / "powercap")
+    meter = rapl_meter(root)
+    with meter:
+        set_energy(root, "intel-rapl:0", 2_000_000)  # +1 J while training
+        meter.pause()
+        set_energy(root, "intel-rapl:0", 7_000_000)  # +5 J while a checkpoint is written
+        meter.resume()
+        set_energy(root, "intel-rapl:0", 8_000_000)  # +1 J while training again
+    energy = meter.record()
+    assert energy["joules_by_domain"]["package-0"] == pytest.approx(2.0)
+    assert energy["paused_seconds"] >= 0

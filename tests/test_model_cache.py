@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pytest_snnbench.models import code_fingerprint, model_key
+from pytest_snnbench.models import code_fingerprint
+from tests.test_identity import identity
 
 
 def test_a_model_from_other_code_is_another_model(tmp_path: Path) -> None:
@@ -13,6 +14,6 @@ def test_a_model_from_other_code_is_another_model(tmp_path: Path) -> None:
     edited.write_text("STEP = 2\n")
     before = code_fingerprint(str(workload))
     assert code_fingerprint(str(edited)) != before
-    keys = {model_key("w", {"lr": 1}, "data", 0, "full", code) for code in (before, code_fingerprint(str(edited)))}
-    assert len(keys) == 2
-    assert model_key("w", {"lr": 1}, "data", 0, "full", before) == model_key("w", {"lr": 1}, "data", 0, "full", before)
+    # the cache key is the run identity's hash (pytest_snnbench.identity)
+    assert identity(code=before).hash != identity(code=code_fingerprint(str(edited))).hash
+    assert identity(code=before).hash == identity(code=before).hash
