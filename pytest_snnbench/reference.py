@@ -100,3 +100,30 @@ def build_reference(records: Iterable[Mapping[str, Any]], measured: str) -> list
                                   "samples_to_target": r.get("samples_to_target")} for r in members],
                         "measured": measured})
     return entries
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``snnbench-reference RUN [RUN ...] -o FILE --measured TEXT``: write (or update) a workload
+    folder's reference_convergence.json from stored runs (benchmark JSON or results files)."""
+    import argparse
+
+    from .report.load import ReportInputError, load_run
+
+    parser = argparse.ArgumentParser(prog="snnbench-reference", description=main.__doc__.splitlines()[0])
+    parser.add_argument("runs", nargs="+", type=Path, help="benchmark JSON files or results files (.jsonl)")
+    parser.add_argument("-o", "--output", type=Path, required=True, help="the reference_convergence.json to write")
+    parser.add_argument("--measured", required=True, help="where and how the runs were measured (kept in the file)")
+    args = parser.parse_args(argv)
+    records = []
+    try:
+        for path in args.runs:
+            records.extend(load_run(path).records.values())
+    except ReportInputError as error:
+        parser.error(str(error))
+    entries = build_reference(records, args.measured)
+    kept = [ref for ref in load_references(args.output) if ref.get("recipe") not in {e["recipe"] for e in entries}]
+    args.output.write_text(json.dumps({"format": FORMAT, "references": kept + entries}, indent=1) + "\n")
+    for entry in entries:
+        print(f"{entry['workload']} ({entry['scale']}, recipe {entry['recipe']}): samples to target "
+              f"{entry['samples_to_target']}")
+    return 0

@@ -92,3 +92,20 @@ def test_report_compares_energy(tmp_path: Path) -> None:
     assert rows["energy_to_target"]["verdict"] == "worse" and rows["accuracy"]["verdict"] == "same"
     rows = {row["metric"]: row for row in comparison_rows(before, _run("after", UNMEASURED))}
     assert rows["energy_to_target"]["verdict"] == "only in one run"
+
+
+def test_the_report_shows_the_spread_over_seeds_of_both_factors() -> None:
+    from pytest_snnbench.report.build import seed_spread_table
+    from pytest_snnbench.report.load import Run
+
+    def record(seed: int, samples: int | None, per_sample: float) -> dict:
+        return {"phase": "training", "family": "image-backprop", "device": "cpu", "intra_op_threads": 2,
+                "inter_op_threads": 2, "world_size": 1, "seed": seed, "samples_to_target": samples,
+                "seconds_per_sample": per_sample, "time_to_target_s": samples * per_sample if samples else None}
+
+    run = Run("seeds", [{"name": f"test_t[seed{i}]", "extra_info": {"schema": "snnbench-record/3", **r}}
+                        for i, r in enumerate([record(0, 12800, 0.01), record(1, 25600, 0.01),
+                                               record(2, None, 0.02)])])
+    table = seed_spread_table(run)
+    assert "image-backprop (cpu, intra 2, inter 2)" in table and "0, 1, 2" in table
+    assert "19,200 (12,800 to 25,600, 1 missed; olympic 25,600)" in table

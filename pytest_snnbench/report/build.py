@@ -77,6 +77,42 @@ def comparison_table(before: Run, after: Run) -> str:
             f"<th>change</th></tr>{body}</table>")
 
 
+def seed_spread_table(run: Run) -> str:
+    """Over the seeds of a run (--snnbench-seeds), per training workload and set-up: time to target
+    and its two factors, samples to target and seconds per sample (median, range, olympic mean)."""
+    from ..repeatability import spread
+
+    groups: dict[tuple, list[dict[str, Any]]] = {}
+    for record in run.records.values():
+        if record.get("phase") == "training":
+            key = (record.get("family"), record.get("device"), record.get("intra_op_threads"),
+                   record.get("inter_op_threads"), record.get("world_size"))
+            groups.setdefault(key, []).append(record)
+    rows = []
+    for (family, device, intra, inter, _), records in sorted(groups.items(), key=lambda item: str(item[0])):
+        if len({r.get("seed") for r in records}) < 2:
+            continue
+        cells = []
+        for field, pattern in (("samples_to_target", "{:,.0f}"), ("seconds_per_sample", "{:.3g} s"),
+                               ("time_to_target_s", "{:.1f} s")):
+            stats = spread([r.get(field) for r in records])
+            if not stats["n"]:
+                cells.append("<td>none reached</td>")
+                continue
+            olympic = "-" if stats["olympic_mean"] is None else pattern.format(stats["olympic_mean"])
+            missed = f", {stats['missing']} missed" if stats["missing"] else ""
+            cells.append(f"<td>{pattern.format(stats['median'])} ({pattern.format(stats['min'])} to "
+                         f"{pattern.format(stats['max'])}{missed}; olympic {olympic})</td>")
+        seeds = ", ".join(str(s) for s in sorted(r.get("seed") for r in records))
+        rows.append(f"<tr><td>{html.escape(str(family))} ({html.escape(str(device))}, intra {intra}, inter {inter})"
+                    f"</td><td>{seeds}</td>{''.join(cells)}</tr>")
+    if not rows:
+        return ""
+    return ("<h3>Spread over seeds: time to target = samples to target x seconds per sample</h3><table><tr>"
+            "<th>workload</th><th>seeds</th><th>samples to target</th><th>seconds per sample</th>"
+            f"<th>time to target</th></tr>{''.join(rows)}</table>")
+
+
 STYLE = """body{font-family:system-ui,sans-serif;margin:2em;max-width:1200px;color:#222}
 table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}
 td:first-child,th:first-child{text-align:left}tr.worse td{background:#fde2e1}tr.better td{background:#e1f5e4}
@@ -97,7 +133,7 @@ def write_report(runs: Sequence[Run], out_dir: Path) -> dict[str, Path]:
                 f"{', '.join(html.escape(r.label) for r in runs)}</p>"]
     for run in runs:
         when = f" ({html.escape(run.datetime)})" if run.datetime else ""
-        sections.append(f"<h2>{html.escape(run.label)}{when}</h2>{summary_table(run)}")
+        sections.append(f"<h2>{html.escape(run.label)}{when}</h2>{summary_table(run)}{seed_spread_table(run)}")
     if len(runs) >= 2:
         sections.append(comparison_table(runs[0], runs[-1]))
     titles = {"accuracy_vs_time": "Accuracy against time (paper, figures 3 and 4)",
