@@ -40,6 +40,7 @@ workloads whose data are tensors and whose model is one ``torch.nn.Module`` (or 
 """
 from __future__ import annotations
 
+import math
 import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
@@ -375,6 +376,32 @@ class TensorDataWorkload(Workload):
                 if isinstance(value, torch.optim.Optimizer):
                     for group in value.param_groups:
                         group["lr"] *= world.size ** 0.5
+                        # a scheduler built anew takes its base rate from here (setdefault), so drop
+                        # the one that the unscaled rate left
+                        group.pop("initial_lr", None)
+            self._rebuild_schedules()
+
+    def build_schedules(self) -> None:
+        """Build the learning-rate schedulers from ``batch_size``, ``steps_per_epoch()`` and the
+        optimisers' current rates. Called by the workload at the end of its ``__init__`` and again by
+        ``distribute()`` once the batch and the rates are scaled, so that a schedule spans the steps
+        that training really takes. Default: no scheduler."""
+
+    def steps_per_epoch(self) -> int:
+        """Optimiser steps in one epoch at the current ``batch_size``."""
+        per_epoch = len(self.train_labels)
+        if self.samples_per_epoch is not None:
+            per_epoch = min(per_epoch, self.samples_per_epoch)
+        return math.ceil(per_epoch / self.batch_size)
+
+    def _rebuild_schedules(self) -> None:
+        stale = [name for name, value in vars(self).items() if isinstance(value, _STEP_SCHEDULERS)]
+        if stale and type(self).build_schedules is TensorDataWorkload.build_schedules:
+            # a schedule over steps built for the unscaled batch would be silently wrong
+            raise NotImplementedError(
+                f"{type(self).__name__} has learning-rate schedulers ({', '.join(stale)}) but does not build them "
+                "in build_schedules(); --snnbench-global-batch=scale changes the batch and the rates they depend on")
+        self.build_schedules()
 
     def training_state(self) -> dict[str, Any]:
         """The trained modules, and every attribute that is an optimiser, a learning-rate scheduler or
@@ -415,3 +442,5 @@ def unwrap(module: torch.nn.Module) -> torch.nn.Module:
 
 _SCHEDULERS = tuple(kind for kind in (getattr(torch.optim.lr_scheduler, "LRScheduler", None),
                                       getattr(torch.optim.lr_scheduler, "ReduceLROnPlateau", None)) if kind)
+# Schedulers that follow the step count (ReduceLROnPlateau follows the validation loss instead).
+_STEP_SCHEDULERS = tuple(kind for kind in _SCHEDULERS if kind is not torch.optim.lr_scheduler.ReduceLROnPlateau)

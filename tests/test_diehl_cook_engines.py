@@ -127,6 +127,42 @@ def test_learning_off_gives_the_same_predictions_and_leaves_thresholds_alone() -
     assert_same_state(reference, fast)
 
 
+def _train(engine, data: torch.Tensor, generator: torch.Generator, choices: ChoiceStream) -> None:
+    for sample in range(len(data)):
+        engine.run(trains(data[sample:sample + 1], generator), True, choices)
+
+
+def _check(engine, seed: int = 7) -> None:
+    """A validation check: learning off, its own Poisson trains and choices (as the workload's)."""
+    engine.run(trains(images(20, seed=seed), torch.Generator().manual_seed(seed)), False, ChoiceStream(seed))
+
+
+@pytest.mark.parametrize("name", ["bindsnet", "fast"])
+def test_a_learning_off_run_leaves_weights_and_thresholds_bit_for_bit(name: str) -> None:
+    parameters = Parameters(n_neurons=100)
+    start = initial_weights(parameters, torch.Generator().manual_seed(0))
+    engine = make_engine(name, parameters, torch.device("cpu"), start)
+    _train(engine, images(6), torch.Generator().manual_seed(1), ChoiceStream(5))
+    weights, theta = engine.weights.clone(), engine.theta.clone()
+    _check(engine)
+    assert torch.equal(engine.weights, weights) and torch.equal(engine.theta, theta)
+
+
+@pytest.mark.parametrize("name", ["bindsnet", "fast"])
+def test_checks_between_training_runs_do_not_change_the_training_trajectory(name: str) -> None:
+    parameters = Parameters(n_neurons=100)
+    start = initial_weights(parameters, torch.Generator().manual_seed(0))
+    data = images(12)
+    straight = make_engine(name, parameters, torch.device("cpu"), start)
+    _train(straight, data, torch.Generator().manual_seed(1), ChoiceStream(5))
+    checked = make_engine(name, parameters, torch.device("cpu"), start)
+    generator, choices = torch.Generator().manual_seed(1), ChoiceStream(5)
+    for part in range(0, 12, 4):  # a check after every fourth sample
+        _train(checked, data[part:part + 4], generator, choices)
+        _check(checked, seed=part)
+    assert torch.equal(checked.weights, straight.weights) and torch.equal(checked.theta, straight.theta)
+
+
 def test_engine_option_values() -> None:
     assert stdp_engines("auto") == ("auto",) and stdp_engines("BindsNET, fast,bindsnet") == ("bindsnet", "fast")
     assert resolve_stdp_engine("auto", "cpu") == "fast" and resolve_stdp_engine("auto", "cuda:0") == "bindsnet"

@@ -206,3 +206,33 @@ def test_the_scale_rule_gives_every_rank_the_batch_and_adam_sqrt_ranks(monkeypat
         tiny = Tiny(smoke_context(tmp_path, tmp_path, world=World(rank=0, size=4, batch_rule=rule)))
         tiny.distribute()
         assert tiny.batch_size == batch and tiny.optimizer.param_groups[0]["lr"] == pytest.approx(rate)
+
+
+@pytest.mark.parametrize("rule", ["fixed", "scale"])
+def test_the_speech_cosine_schedule_spans_the_distributed_budget(rule: str, monkeypatch, tmp_path: Path) -> None:
+    """The schedule must be built for the batch and the rate that distribute() leaves: with 2 ranks under
+    'scale' it starts at the sqrt(2)-scaled peak and reaches 0 at the last step of the budget."""
+    from pytest_snnbench.workloads import test_speech as speech
+    from tests.conftest import smoke_context
+    from tests.wav_files import write_speech_commands
+
+    write_speech_commands(tmp_path / "data", speakers=8, noise_files=1)
+    monkeypatch.setattr(World, "data_parallel", lambda self, module, device: module)  # no process group here
+    context = smoke_context(tmp_path / "data", tmp_path / "cache", world=World(rank=0, size=2, batch_rule=rule))
+    with pytest.warns(UserWarning):  # the generated archive is a partial data set
+        workload = speech.SpeechLIF(context, epochs=3)
+    peak = workload.config.learning_rate * (2 ** 0.5 if rule == "scale" else 1.0)
+    workload.distribute()
+    assert workload.batch_size == workload.config.batch_size * (2 if rule == "scale" else 1)
+    group = workload.optimizer.param_groups[0]
+    assert group["lr"] == pytest.approx(peak) and group["initial_lr"] == pytest.approx(peak)
+    assert workload.schedule.base_lrs == [pytest.approx(peak)]
+    rates = []
+    for epoch in range(workload.max_epochs):
+        for _ in workload.train_batches(epoch):
+            rates.append(group["lr"])
+            workload.optimizer.step()  # no gradients: the parameters stay, the schedule advances
+            workload.schedule.step()
+    assert rates[0] == pytest.approx(peak)
+    assert rates[-1] > 0 and group["lr"] == pytest.approx(0.0, abs=1e-12)  # 0 exactly when the budget ends
+    assert workload.schedule.T_max == len(rates)

@@ -6,7 +6,8 @@ environment (torch and the SNN libraries) through a .pth file, instead of downlo
 again. pip's resolver report for installing the wheel must then plan nothing but the plugin, and
 ``pytest --snnbench --collect-only`` must collect the bundled workloads from the installed wheel, and
 a whole (tiny) benchmark session must run and save its JSON on those lowest releases.
-Skipped, with the reason, when the package index or the build tools are out of reach.
+Skipped, with the reason, only when the package index is out of reach; a wheel that does not build
+(a broken setup.cfg, say) fails, with the build's output.
 """
 from __future__ import annotations
 
@@ -39,22 +40,60 @@ def _unreachable(completed: subprocess.CompletedProcess) -> bool:
                                          "No matching distribution", "ConnectTimeout", "Could not fetch URL"))
 
 
-@pytest.fixture(scope="module")
-def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The wheel, built from a copy of the sources (the build leaves the checkout untouched)."""
-    source = tmp_path_factory.mktemp("source")
+def _copy_sources(source: Path) -> None:
     for name in SOURCES:
         path = REPO / name
         if path.is_dir():
             shutil.copytree(path, source / name, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
         else:
             shutil.copy2(path, source / name)
+
+
+def _build_wheel(source: Path, out: Path) -> subprocess.CompletedProcess:
+    return _run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-w", str(out),
+                 str(source)])
+
+
+def build_verdict(built: subprocess.CompletedProcess) -> tuple[str, str]:
+    """("ok", ""), ("skip", reason) or ("fail", the build's output) for a wheel build.
+
+    Only an unreachable package index is the environment's fault; any other failed build is a defect
+    of the package (setup.cfg, pyproject.toml, a missing file) and must fail the test, not hide as a skip.
+    """
+    if built.returncode == 0:
+        return "ok", ""
+    output = (built.stdout.strip()[-3000:] + "\n" + built.stderr.strip()[-3000:]).strip()
+    if _unreachable(built):
+        return "skip", f"the package index is out of reach: {output[-300:]}"
+    return "fail", f"the wheel does not build (exit status {built.returncode}):\n{output}"
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The wheel, built from a copy of the sources (the build leaves the checkout untouched)."""
+    source = tmp_path_factory.mktemp("source")
+    _copy_sources(source)
     out = tmp_path_factory.mktemp("wheel")
-    built = _run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation",
-                  "-w", str(out), str(source)])
-    if built.returncode != 0:
-        pytest.skip(f"could not build the wheel here: {built.stderr.strip()[-300:]}")
+    verdict, message = build_verdict(_build_wheel(source, out))
+    if verdict == "skip":
+        pytest.skip(message)
+    if verdict == "fail":
+        pytest.fail(message, pytrace=False)
     return next(out.glob("pytest_snnbench-*.whl"))
+
+
+def test_a_broken_setup_cfg_fails_the_wheel_fixture_instead_of_skipping(tmp_path: Path) -> None:
+    source = tmp_path / "source"
+    source.mkdir()
+    _copy_sources(source)
+    config = source / "setup.cfg"
+    config.write_text(config.read_text().replace("[options]\n", "[options\n", 1))  # a section header broken
+    verdict, message = build_verdict(_build_wheel(source, tmp_path / "out"))
+    assert verdict == "fail", message
+    assert "ParsingError" in message and "setup.cfg" in message  # the build's own error, shown to the reader
+    unreachable = subprocess.CompletedProcess([], 1, "", "ERROR: Could not fetch URL https://pypi.org/simple/x/")
+    assert build_verdict(unreachable)[0] == "skip"
+    assert build_verdict(subprocess.CompletedProcess([], 0, "", "")) == ("ok", "")
 
 
 def test_wheel_holds_every_module_and_no_top_level_workloads_package(wheel: Path) -> None:

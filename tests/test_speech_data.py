@@ -87,6 +87,51 @@ def test_12_class_task_has_unknown_and_silence_from_held_apart_noise(speech_root
     assert labels.count(classes.index("_unknown_")) > 0
 
 
+def _add_clips(folder: Path, word: str, speakers: list[int], listed_in: str | None) -> None:
+    """Clips of ``word`` for these speakers, named in ``listed_in``'s list (None: training, no list)."""
+    rng = np.random.default_rng(len(word))
+    (folder / word).mkdir(exist_ok=True)
+    for speaker in speakers:
+        name = f"{word}/{speaker_id(speaker)}_nohash_0.wav"
+        soundfile.write(folder / name, rng.uniform(-0.1, 0.1, 16000).astype(np.float32), 16000, subtype="PCM_16")
+        if listed_in:
+            with open(folder / f"{listed_in}_list.txt", "a") as out:
+                out.write(f"{name}\n")
+
+
+@pytest.mark.parametrize("task", sc.TASKS)
+def test_classes_are_decided_by_the_training_split_alone(task: str, tmp_path: Path) -> None:
+    # four words in every split; "stop" (a command) and "bird" only in the test list, "right" (a command)
+    # and "marvin" only in training: the test split must neither add nor remove a class
+    folder = write_speech_commands(tmp_path / "data", words=("cat", "down", "go", "yes"), speakers=8)
+    before = sc.plan_splits(folder, sc.task_definition(task), sc.list_clips(tmp_path / "data"),
+                            sc.noise_files(folder))[0]
+    test_speakers = [s for s in range(8) if split_of(s) == "testing"]
+    _add_clips(folder, "stop", test_speakers, "testing")
+    _add_clips(folder, "bird", test_speakers, "testing")
+    training_only = sc.plan_splits(folder, sc.task_definition(task), sc.list_clips(tmp_path / "data"),
+                                   sc.noise_files(folder))[0]
+    assert training_only == before and "stop" not in training_only and "bird" not in training_only
+    _add_clips(folder, "right", [s for s in range(8) if split_of(s) == "training"], None)
+    _add_clips(folder, "marvin", [s for s in range(8) if split_of(s) == "training"], None)
+    clips = sc.list_clips(tmp_path / "data")
+    assert "right" not in {c.word for c in clips["testing"]}
+    classes, plans = sc.plan_splits(folder, sc.task_definition(task), clips, sc.noise_files(folder))
+    assert "right" in classes and "stop" not in classes and "bird" not in classes
+    if task == "35":
+        assert classes == ("cat", "down", "go", "marvin", "right", "yes")
+    else:  # the task maps every other word to unknown, in training and test alike
+        names = {c.word: classes[label] for c, label in zip(plans["testing"].clips, plans["testing"].clip_labels)}
+        assert names.get("bird", sc.UNKNOWN) == sc.UNKNOWN  # the 12-class task may subsample it away
+        if task == "snnbench":  # which keeps every unknown clip
+            assert names["bird"] == sc.UNKNOWN
+    for plan in plans.values():  # every label is a class: a test clip of a word with no class is left out
+        assert all(0 <= label < len(classes) for label in plan.clip_labels)
+        assert "stop" not in {c.word for c in plan.clips}
+        if task == "35":
+            assert "bird" not in {c.word for c in plan.clips}
+
+
 @given(st.permutations(sc.WORDS).flatmap(lambda words: st.tuples(st.just(words), st.integers(1, len(words)))))
 def test_class_mapping_depends_only_on_which_words_are_present(case: tuple[list[str], int]) -> None:
     words, count = case

@@ -297,10 +297,15 @@ class SpeechWorkload(TensorDataWorkload):
         self.batch_size, self.eval_batch_size = self.config.batch_size, self.config.eval_batch_size
         self.model = build_model(self.neuron, self.config, len(self.classes)).to(self.device)
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=self.config.learning_rate)
-        steps = self.max_epochs * math.ceil(len(self.train_labels) / self.config.batch_size)
+        self.build_schedules()
+        self.shuffle = context.generator()  # training order only; the test order is fixed
+
+    def build_schedules(self) -> None:
+        """The cosine decay to 0 over the epoch budget's optimiser steps, from the optimiser's current
+        rate (rebuilt by distribute() when the global batch and the rate are scaled)."""
+        steps = self.max_epochs * self.steps_per_epoch()
         self.schedule = (torch.optim.lr_scheduler.CosineAnnealingLR(self.optimizer, steps)
                          if self.config.cosine_schedule else None)
-        self.shuffle = context.generator()  # training order only; the test order is fixed
 
     def hyperparameters(self) -> dict[str, Any]:
         config = asdict(self.config)

@@ -307,13 +307,28 @@ def _background_pieces(folder: Path, files: Sequence[str], split: str) -> list[S
 
 def plan_splits(folder: Path, task: TaskDefinition, clips: dict[str, list[Clip]],
                 noise: Sequence[str]) -> tuple[tuple[str, ...], dict[str, SplitPlan]]:
-    """Classes and, per split, the clips and silence cuts with their labels."""
-    words_present = sorted({c.word for split in clips.values() for c in split if c.word in WORDS})
+    """Classes and, per split, the clips and silence cuts with their labels.
+
+    The class list is decided by the task definition and the training split alone: a word only in the
+    validation or test lists never becomes a class (that would leak the held-out splits into the model's
+    shape), and one absent from the test split is still a class if training has it. Held-out clips whose
+    word has no class (a command word that training lacks; in the 35-word task, any such word) cannot be
+    predicted and are left out of their split.
+    """
+    words_present = sorted({c.word for c in clips["training"] if c.word in WORDS})
     classes = task_classes(task, words_present, bool(noise))
     index = {name: i for i, name in enumerate(classes)}
+
+    def has_class(clip: Clip) -> bool:
+        if clip.word not in WORDS:
+            return False
+        if task.name == "35" or clip.word in COMMANDS:
+            return clip.word in index
+        return UNKNOWN in index
+
     plans = {}
     for split in SPLITS:
-        chosen = [c for c in clips[split] if c.word in WORDS]
+        chosen = [c for c in clips[split] if has_class(c)]
         if task.name == "35":
             plans[split] = SplitPlan(tuple(chosen), tuple(index[c.word] for c in chosen))
             continue

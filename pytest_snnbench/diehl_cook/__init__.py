@@ -71,7 +71,9 @@ class Engine(Protocol):
     def run(self, spikes: torch.Tensor, learning: bool, choices: ChoiceStream,
             record: bool = False) -> RunOutput:
         """Simulate input spikes [time, batch, inputs] (bool) from rest; then reset the neuron state
-        (weights and thresholds stay) and renormalise the weights, as ``Network.run`` does."""
+        (weights and thresholds stay) and, after a learning run, renormalise the weights as
+        ``Network.run`` does. A run with learning off leaves weights and thresholds bit for bit
+        (``Network.run`` would renormalise them too: the reference engine turns that off)."""
 
     def load(self, weights: torch.Tensor, theta: torch.Tensor) -> None: ...
 

@@ -4,8 +4,15 @@ One change of source, none of mathematics: the one-spike rule's choice comes fro
 ``ChoiceStream`` instead of the global torch generator. The uniform choice among the neurons that
 crossed together is BindsNET's; it is made at the same point of the step (after the thresholds
 grew, before the traces), by a class placed between ``DiehlAndCookNodes`` and ``Nodes``.
+
+One change of behaviour: ``Network.run`` renormalises every connection after each run, learning on
+or off; here a run with learning off skips that, so that validation checks leave the trained
+weights bit for bit (and the spacing of checks cannot change the training trajectory).
 """
 from __future__ import annotations
+
+import contextlib
+from typing import Iterator
 
 import torch
 from bindsnet.models import DiehlAndCook2015
@@ -108,8 +115,27 @@ class BindsNETEngine:
         self.network.train(learning)
         # BindsNET's Input layer zeroes its last input slice on reset: give it a copy.
         inputs = spikes.to(self.device).reshape(time, batch, 1, 28, 28).clone()
-        self.network.run(inputs={"X": inputs}, time=time)
+        with self._normalisation(learning):
+            self.network.run(inputs={"X": inputs}, time=time)
         counts = self.recorder.counts
         trains = torch.stack(self.recorder.trains) if record else None
         self.network.reset_state_variables()  # every sample starts from rest (weights and thresholds stay)
         return RunOutput(counts, trains)
+
+    @contextlib.contextmanager
+    def _normalisation(self, on: bool) -> Iterator[None]:
+        """``Network.run``'s renormalisation at the end of the run, or none: every feature's ``norm``
+        is None for the run (``AbstractFeature.normalize`` then does nothing) and restored after."""
+        if on:
+            yield
+            return
+        features = [feature for connection in self.network.connections.values()
+                    for feature in getattr(connection, "pipeline", ()) if getattr(feature, "norm", None) is not None]
+        norms = [feature.norm for feature in features]
+        try:
+            for feature in features:
+                feature.norm = None
+            yield
+        finally:
+            for feature, norm in zip(features, norms):
+                feature.norm = norm

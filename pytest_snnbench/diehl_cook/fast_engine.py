@@ -10,7 +10,8 @@ spiked. Everything is float32, in BindsNET's order of operations, so results agr
 reference to the last bits (the one exception: the order in which MKL sums the input rows).
 
 ``simulate`` is a pure function of its arrays; ``FastEngine`` wraps it with the torch-side
-bookkeeping (input encoding, weight normalisation with BindsNET's own torch expression).
+bookkeeping (input encoding, weight normalisation with BindsNET's own torch expression, after
+learning runs only: a run with learning off leaves weights and thresholds bit for bit).
 """
 from __future__ import annotations
 
@@ -303,7 +304,10 @@ class FastEngine:
         simulate(pointer, columns, time, batch, self._weights.numpy(), self._theta.numpy(),
                  learning, self._constants, np.uint64(choices.key), np.uint64(choices.next_run()),
                  counts, trains)
-        self._normalize()
+        if learning:
+            # only learning changes the weights; renormalising after a learning-off run would move
+            # them in the last bits, so that every check would perturb the training trajectory
+            self._normalize()
         return RunOutput(torch.from_numpy(counts), torch.from_numpy(trains) if record else None)
 
     def _normalize(self) -> None:
