@@ -114,11 +114,12 @@ FULL = {
     6400: Config(n_neurons=6400, target_accuracy=0.84, samples_per_epoch=None, max_epochs=6,
                  check_every_samples=2000),
 }
-# The 100-neuron network as at full scale, on up to 4,000 real training images, checked on 1,000
-# validation images: seconds with the fast engine. The target is well above what the same network
-# scores with learning off (random weights, neurons labelled from training samples).
+# The 100-neuron network as at full scale, on up to 4,000 real training images, screened on 1,000
+# validation images and confirmed on all 5,000: seconds with the fast engine. Target decided on
+# validation by docs/tuning/smoke_targets.py (first checks up to 50.4 %, plateaus from 81.0 %, over
+# seeds 0-4 and 1 and 2 threads: 65 %); learning off scores about 31 %.
 SMOKE = Config(n_neurons=100, check_every_samples=500, assign_window=1000, samples_per_epoch=4000,
-               max_epochs=1, test_samples=2000, target_accuracy=0.70)
+               max_epochs=1, test_samples=2000, target_accuracy=0.65)
 
 
 def config_for(scale: str, n_neurons: int, batch_size: int) -> Config:
