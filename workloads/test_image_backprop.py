@@ -59,11 +59,14 @@ class Config:
 
 CONFIGS = {
     "full": Config(),
-    # The same network on the real MNIST, 10 steps, 4,096 training images: under a minute on 2 cores
-    # (untrained it scores about 10 %, the majority class 11 %).
-    "smoke": Config(time_steps=10, batch_size=64, train_samples=4096, check_samples=1000,
-                    test_samples=2000, eval_batch_size=500, eval_every_samples=2048, max_epochs=2,
-                    target_accuracy=0.85),
+    # The same network on the real MNIST, 10 steps, 8,192 training images, two epochs: under a minute
+    # on 2 cores (untrained it scores about 10 %, the majority class 11 %). Budget and target decided
+    # on validation by docs/tuning/smoke_targets.py over seeds 0-4 and 1 and 2 threads: with 4,096
+    # images the slowest run's plateau (78 %) lay below the fastest run's first check (82 %); with
+    # 8,192 every plateau is at 87.3 % or more, so the target is the rule's plateau bound, 86 %.
+    "smoke": Config(time_steps=10, batch_size=64, train_samples=8192, check_samples=1000,
+                    test_samples=2000, eval_batch_size=500, eval_every_samples=4096, max_epochs=2,
+                    target_accuracy=0.86),
 }
 
 TARGET_SOURCES = {"full": "the paper: 95 % (its Image-Backprop reached 97.73 % after one epoch)",
