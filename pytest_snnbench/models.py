@@ -49,12 +49,29 @@ class ModelStore:
         write_atomically(path, lambda out: torch.save(saved, out))  # never a half-written model
         return path
 
-    def get(self, key: str) -> tuple[dict[str, Any], str, dict[str, Any]] | None:
-        """(state, where it came from, metadata) or None."""
+    def get(self, key: str, fallback_prefix: str | None = None) -> tuple[dict[str, Any], str, dict[str, Any]] | None:
+        """(state, where it came from, metadata) or None. Without an exact match, the newest model
+        whose key starts with ``fallback_prefix`` (the same model trained with other execution
+        settings: threads, ranks, device), if any; its source then says ``other-settings``."""
         if key in self._session:
             state, metadata = self._session[key]
             return state, "same-run", metadata
-        path = self.path(key)
+        found = self._load(self.path(key))
+        if found is not None or not fallback_prefix:
+            return found
+        for other in sorted(self._session):
+            if other.startswith(fallback_prefix):
+                state, metadata = self._session[other]
+                return state, "same-run:other-settings", metadata
+        candidates = sorted(self.folder.glob(f"{fallback_prefix}*.pt"), key=lambda p: p.stat().st_mtime, reverse=True)
+        for path in candidates:
+            found = self._load(path)
+            if found is not None:
+                state, source, metadata = found
+                return state, f"{source} (other-settings)", metadata
+        return None
+
+    def _load(self, path: Path) -> tuple[dict[str, Any], str, dict[str, Any]] | None:
         if not path.is_file():
             return None
         try:

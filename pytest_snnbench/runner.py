@@ -27,7 +27,7 @@ from .device import describe
 from .distributed import World, failure_reason, is_distributed_failure
 from .launch import tell_user
 from .metrics.energy import EnergyMeter
-from .identity import RunIdentity
+from .identity import RunIdentity, digest
 from .models import ModelStore, code_fingerprint
 from .options import SnnbenchOptions
 from .profiling import profile_steps
@@ -225,8 +225,18 @@ class WorkloadRunner:
             world_size=world.size, batch_rule=world.batch_rule if world.distributed else None,
             packages=package_versions(), code=code_fingerprint(inspect.getfile(type(workload))))
 
+    # Execution settings: the same model trained with other ones is still that model for inference
+    # (the cache falls back to it, and says so), though not the same run.
+    EXECUTION_FIELDS = ("device", "intra_op_threads", "inter_op_threads", "world_size", "batch_rule")
+
+    def _cache_prefix(self, workload: Workload) -> str:
+        return f"{workload.name}-{self.options.scale}-{self.identity(workload).without(self.EXECUTION_FIELDS).hash}-"
+
     def _cache_key(self, workload: Workload) -> str:
-        return f"{workload.name}-{self.options.scale}-{self.identity(workload).hash}"
+        """The model of this run identity: the model's own fields, then the execution settings'."""
+        identity = self.identity(workload)
+        execution = {name: identity.fields.get(name) for name in self.EXECUTION_FIELDS}
+        return self._cache_prefix(workload) + digest(execution)[:8]
 
     def _baselines(self, workload_type: type[Workload], settings: dict[str, Any],
                    workload: Workload) -> tuple[Baselines, Workload]:
@@ -482,7 +492,8 @@ class WorkloadRunner:
         workload = self.create(workload_type, settings)
         self._same_data(workload)
         # Rank 0's model on every rank (another node may have no cache, or another one).
-        found = workload.context.world.from_main(self.state.models.get(self._cache_key(workload)))
+        found = workload.context.world.from_main(self.state.models.get(self._cache_key(workload),
+                                                                       self._cache_prefix(workload)))
         if found is not None:
             state, source, metadata = found
             workload.load_state_dict(state)

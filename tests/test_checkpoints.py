@@ -112,14 +112,27 @@ def test_the_loop_resumes_exactly_where_it_stood(context: WorkloadContext, tmp_p
 
 
 def test_writing_a_checkpoint_stops_the_clock(context: WorkloadContext, tmp_path: Path, monkeypatch) -> None:
-    import time
+    """On a clock that only the test moves (no wall-clock assertion): each write takes 100 clock
+    seconds, none of which is in the timed run; each clock read takes 1 ms."""
+    import pytest_snnbench.training as training
 
+    now = [0.0]
+
+    def fake_clock(device: object = None) -> float:
+        now[0] += 0.001
+        return now[0]
+
+    def slow_save(*args: object) -> None:
+        now[0] += 100.0
+        save(*args)
+
+    monkeypatch.setattr(training, "clock", fake_clock)
     checkpoints = Checkpoints(tmp_path / "c.pt", 1e-9, {"run": "toy"})
     save = checkpoints.save
-    monkeypatch.setattr(checkpoints, "save", lambda *args: (time.sleep(0.02), save(*args)))
+    monkeypatch.setattr(checkpoints, "save", slow_save)
     outcome = train_to_target(toy(context), "cpu", checkpoints=checkpoints)
-    assert outcome.checkpoints_written == 36 and outcome.checkpoint_seconds >= 36 * 0.02
-    assert outcome.seconds < outcome.checkpoint_seconds  # 0.72 s of writing are not in the timed run
+    assert outcome.checkpoints_written == 36 and outcome.checkpoint_seconds >= 36 * 100
+    assert outcome.seconds < 1.0  # the clock reads alone: 3,600 s of writing are not in the timed run
 
 
 def test_a_finished_or_fresh_run_leaves_no_checkpoint_and_unreadable_ones_are_refused(tmp_path: Path) -> None:
