@@ -79,7 +79,7 @@ def test_12_class_task_has_unknown_and_silence_from_held_apart_noise(speech_root
         if not plan.silence:
             continue
         length = soundfile.info(str(folder / plan.silence[0].noise_file)).frames
-        low, high = sc.NOISE_SHARES[split]
+        low, high = plan.noise_region
         for cut in plan.silence:
             assert low * length <= cut.start and cut.start + sc.CLIP_SAMPLES <= high * length
     labels = data.train.labels.tolist()

@@ -83,10 +83,31 @@ def test_the_papers_task_keeps_every_other_word_as_unknown_and_cuts_whole_backgr
     for split, plan in plans.items():
         others = [c for c in clips[split] if c.word not in sc.COMMANDS]
         assert plan.clip_labels.count(classes.index("_unknown_")) == len(others) > 0  # not subsampled
-        low, high = sc.NOISE_SHARES[split]
+        low, high = plan.noise_region
         frames = 30 * sc.SAMPLE_RATE
         assert len(plan.silence) == 2 * ((int(frames * high) - int(frames * low)) // sc.CLIP_SAMPLES)
         assert all(cut.volume == 1.0 for cut in plan.silence) and plan.silence_label == classes.index("_background_")
+
+
+def test_background_is_as_common_in_validation_as_in_test_when_the_lists_differ_in_size(tmp_path: Path) -> None:
+    # A quarter of the speakers test and an eighth validate: the test list is twice the validation
+    # list, as in the shared subset. A fixed share of the noise per split would give validation
+    # twice test's share of (easy) background pieces, and validation accuracy would overstate test's.
+    folder = write_speech_commands(tmp_path / "data", speakers=32, noise_files=2, noise_seconds=120.0)
+    clips = sc.list_clips(tmp_path / "data")
+    _, plans = sc.plan_splits(folder, sc.task_definition("snnbench"), clips, sc.noise_files(folder))
+    assert len(plans["testing"].clips) == 2 * len(plans["validation"].clips)
+    shares = {split: len(plan.silence) / len(plan) for split, plan in plans.items()}
+    assert max(shares.values()) - min(shares.values()) < 0.02, shares
+    regions = [plans[split].noise_region for split in sc.SPLITS]
+    assert regions[0][0] == 0.0 and regions[-1][1] == 1.0
+    assert all(a[1] == b[0] for a, b in zip(regions, regions[1:]))  # disjoint and covering
+
+
+def test_noise_regions_follow_the_word_clips_of_each_split() -> None:
+    regions = sc.noise_regions({"training": 80, "validation": 5, "testing": 15})
+    assert regions == {"training": (0.0, 0.8), "validation": (0.8, 0.85), "testing": (0.85, 1.0)}
+    assert sc.noise_regions({"training": 10})["testing"] == (1.0, 1.0)  # no test clips: no test noise
 
 
 def test_speech_features_are_normalised_with_training_statistics_only() -> None:

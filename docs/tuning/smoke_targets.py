@@ -93,9 +93,9 @@ WORKLOADS: dict[str, tuple[Callable[[WorkloadContext], Any], Callable[[], Callab
                        lambda: _no_stop(stdp, "SMOKE", target_accuracy=1.01, check_samples=None)),
     "image-conversion-dnn": (conversion.ImageConversion,
                              lambda: _no_stop(conversion, dnn_target_accuracy=1.01, check_samples=None)),
-    "speech-lif": (speech.SpeechLIF, lambda: _no_stop(speech, target_accuracy=1.01, check_samples=None)),
-    "speech-lsnn": (speech.SpeechLSNN, lambda: _no_stop(speech, target_accuracy=1.01, check_samples=None)),
-    "speech-lstm": (speech.SpeechLSTM, lambda: _no_stop(speech, target_accuracy=1.01, check_samples=None)),
+    "speech-lif": (speech.SpeechLIF, lambda: _no_stop(speech, target_accuracy=1.01, neuron_targets=(), check_samples=None)),
+    "speech-lsnn": (speech.SpeechLSNN, lambda: _no_stop(speech, target_accuracy=1.01, neuron_targets=(), check_samples=None)),
+    "speech-lstm": (speech.SpeechLSTM, lambda: _no_stop(speech, target_accuracy=1.01, neuron_targets=(), check_samples=None)),
 }
 
 
