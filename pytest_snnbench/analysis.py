@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from .identity import RunIdentity
-from .gate import METRICS, compare, identity_differences, movement_table
+from .gate import DEFAULT_BOUNDS_TEXT, METRICS, compare, identity_differences, movement_table, other_machine
 from .repeatability import first_difference, mlperf_time_to_target, spread
 
 
@@ -42,7 +42,9 @@ def _gate(state, config: pytest.Config) -> bool:
     lines.append("")
     against = (f"the baseline {state.options.baseline}" if state.options.baseline
                else "the run --benchmark-compare loaded")
-    lines.append(f"metric gate ({', '.join(map(str, bounds))}) against {against}:")
+    shown = (f"default: {DEFAULT_BOUNDS_TEXT}; --snnbench-compare-fail sets others" if state.options.default_gate
+             else ", ".join(map(str, bounds)))
+    lines.append(f"metric gate ({shown}) against {against}:")
     from .report.load import ReportInputError
 
     try:
@@ -63,7 +65,15 @@ def _gate(state, config: pytest.Config) -> bool:
         for test, fields in differing.items():
             lines.append(f"    {test}: {'; '.join(fields[:6])}{' ...' if len(fields) > 6 else ''}")
     comparable = {test: record for test, record in state.records.items() if test not in refused}
-    movements = compare(comparable, stored, bounds)
+    from .plugin import compared_runs
+
+    elsewhere = None if state.options.baseline else next(
+        (why for why in (other_machine(run.get("machine_info")) for run in compared_runs(config)) if why), None)
+    movements = compare(comparable, stored, bounds, other_machine=elsewhere)
+    skipped = [m for m in movements if m.skipped]
+    if skipped:
+        lines.append(f"  {len(skipped)} comparison(s) skipped, not judged: "
+                     + "; ".join(sorted({m.note.removeprefix('skipped: ') for m in skipped if m.note})))
     if movements:
         lines.extend(f"  {line}" for line in movement_table(movements))
     elif set(comparable) & set(stored):
@@ -76,7 +86,8 @@ def _gate(state, config: pytest.Config) -> bool:
     regressed = [m for m in movements if m.regressed]
     state.analysis["gate"] = {
         "bounds": [str(b) for b in bounds], "compared": len(movements), "identity_differences": differing,
-        "refused": sorted(refused),
+        "refused": sorted(refused), "default_bounds": state.options.default_gate,
+        "skipped": [{"test": m.test, "metric": m.bound.metric, "why": m.note} for m in skipped],
         "regressions": [{"test": m.test, "metric": m.bound.metric, "stored": m.before, "now": m.now,
                          "bound": str(m.bound)} for m in regressed],
     }

@@ -46,6 +46,7 @@ class SnnbenchOptions:
     seeds: tuple[int, ...] = ()
     repeat: int = 1
     compare_fail: tuple = ()  # gate.Bound items
+    default_gate: bool = False  # compare_fail is gate.default_bounds(): no --snnbench-compare-fail given
     report_dir: Path | None = None
     progress_every: float = 30.0  # seconds between progress lines on long stretches (0: evaluations only)
     results_path: Path | None = None  # every finished workload's record, appended at once (results.py)
@@ -104,7 +105,10 @@ def add_options(parser: pytest.Parser) -> None:
                     help="Run each workload N times; with one seed, check that the accuracy curves are identical.")
     group.addoption("--snnbench-compare-fail", default=None, metavar="EXPR",
                     help="Fail the session if a recorded metric moved beyond its bound against the run that "
-                         "--benchmark-compare loads, e.g. accuracy:0.5pp,time_to_target:10%%,throughput:5%%.")
+                         "--benchmark-compare (or --snnbench-baseline) loads, e.g. accuracy:spread,footprint:exact,"
+                         "throughput:5%%. Default with a comparison: every speed-free metric within its spread "
+                         "measured over seeds and threads, every exact one exactly; times are compared only "
+                         "with a run of the same machine (snnbench-ab compares two commits on one runner).")
     group.addoption("--snnbench-thread-search", default=None, metavar="N,N,...",
                     help="Before each training run, time a few steps at each of these intra-op thread counts "
                          "and train with the fastest (recorded with the result).")
@@ -263,7 +267,7 @@ def parse_options(config: pytest.Config) -> SnnbenchOptions:
         devices = ("cpu",)
     if len(set(devices)) != len(devices):
         raise pytest.UsageError(f"--device={config.getoption('device')} repeats a device.")
-    from .gate import parse_bounds
+    from .gate import default_bounds, parse_bounds
 
     compare_fail = parse_bounds(config.getoption("snnbench_compare_fail"))
     baseline = config.getoption("snnbench_baseline")
@@ -271,9 +275,10 @@ def parse_options(config: pytest.Config) -> SnnbenchOptions:
     if baseline_path is not None and not baseline_path.is_file():
         raise pytest.UsageError(f"--snnbench-baseline={baseline}: no such file; give a results file (.jsonl) "
                                 "or a JSON written by --benchmark-json / --benchmark-autosave.")
-    if baseline_path is not None and not compare_fail:
-        raise pytest.UsageError("--snnbench-baseline is what --snnbench-compare-fail compares with: add the "
-                                "bounds, e.g. --snnbench-compare-fail=accuracy:0.5pp,time_to_target:10%.")
+    comparing = baseline_path is not None or bool(config.getoption("benchmark_compare", None))
+    default_gate = comparing and not compare_fail
+    if default_gate:  # a comparison gates the metrics that travel between machines, unless told otherwise
+        compare_fail = default_bounds()
     if compare_fail and baseline_path is None and not config.getoption("benchmark_compare", None):
         raise pytest.UsageError("--snnbench-compare-fail needs a stored run to compare with: add "
                                 "--benchmark-compare (the latest saved run), --benchmark-compare=NUM, or "
@@ -306,6 +311,7 @@ def parse_options(config: pytest.Config) -> SnnbenchOptions:
         seeds=seeds,
         repeat=repeat,
         compare_fail=compare_fail,
+        default_gate=default_gate,
         report_dir=Path(report).expanduser().resolve() if report else None,
         progress_every=_seconds_option(config, "snnbench_progress_every"),
         results_path=Path(config.getoption("snnbench_results") or cache_path / "results.jsonl").expanduser(),

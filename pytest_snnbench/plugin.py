@@ -284,6 +284,23 @@ def pytest_benchmark_compare_machine_info(config: pytest.Config, compared_benchm
     config.stash.setdefault(_COMPARED_KEY, []).append(compared_benchmark)
 
 
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """--benchmark-compare that loaded nothing: say so and how to fix it, before anything runs
+    (pytest-benchmark only warns, and fails at the end with "requires valid --benchmark-compare")."""
+    config = session.config
+    options = config.stash.get(_OPTIONS_KEY, None)
+    compare = config.getoption("benchmark_compare", None)
+    if options is None or not options.enabled or not compare or compared_runs(config):
+        return
+    storage = getattr(getattr(config, "_benchmarksession", None), "storage", None)
+    which = "no saved run" if compare is True else f"no saved run matching {compare!r}"
+    raise pytest.UsageError(
+        f"--benchmark-compare: {which} in {storage or 'the benchmark storage'}. Save one first on this "
+        "machine (--benchmark-autosave or --benchmark-save=NAME), point --benchmark-storage at the folder "
+        "that holds it, or compare with a file: --snnbench-baseline=PATH. Times are comparable only with "
+        "a run of the same machine; to compare two commits on one runner use snnbench-ab.")
+
+
 def compared_runs(config: pytest.Config) -> list[dict]:
     """The stored runs that --benchmark-compare loaded (pytest-benchmark's JSON, as saved)."""
     return config.stash.get(_COMPARED_KEY, [])

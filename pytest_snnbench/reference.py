@@ -9,11 +9,18 @@ samples to target is then ``inside`` that distribution (between its fastest and 
 or ``slower``; and two machines are compared at the reference median: ``time_at_reference_median_s``
 = the median samples to target times this run's seconds per sample, free of the luck of one curve.
 
+The same runs give every speed-free metric (pytest_snnbench.metrics: accuracy, samples to target,
+synaptic operations, sparsity, ...) its measured spread, the range over seeds and thread counts.
+The gate allows a speed-free metric to move by that much between two runs of one identity on two
+machines (``--snnbench-compare-fail=accuracy:spread``, the default), because another CPU's rounding
+moves a curve as much as another thread count does.
+
 The file (written by ``snnbench-reference``, which reads stored runs)::
 
-    {"format": "snnbench-reference/1", "references": [
-        {"workload": "image-backprop", "scale": "smoke", "recipe": "<hash>",
-         "samples_to_target": [4096, 6144, ...],  # null: that run missed its target
+    {"format": "snnbench-reference/2", "references": [
+        {"workload": "image-backprop", "scale": "smoke", "task": "training", "recipe": "<hash>",
+         "samples_to_target": [4096, 6144, ...],  # null: that run missed its target (training only)
+         "spread": {"accuracy": {"min": 0.86, "max": 0.92, "n": 10}, ...},
          "runs": [{"seed": 0, "intra_op_threads": 1, "samples_to_target": 4096}, ...],
          "measured": "where and how"}]}
 """
@@ -27,7 +34,8 @@ from typing import Any, Iterable, Mapping
 
 from .identity import RunIdentity, digest
 
-FORMAT = "snnbench-reference/1"
+FORMAT = "snnbench-reference/2"
+READABLE = ("snnbench-reference/1", FORMAT)  # /1: training entries, no spreads
 FILE_NAME = "reference_convergence.json"
 # What may differ between the runs of one reference distribution: the machine never enters an identity,
 # and seeds, thread counts and the device are what the distribution is taken over (rounding).
@@ -50,7 +58,36 @@ def load_references(path: Path) -> list[dict[str, Any]]:
         data = json.loads(path.read_text())
     except (OSError, json.JSONDecodeError):
         return []
-    return list(data.get("references", [])) if data.get("format") == FORMAT else []
+    return list(data.get("references", [])) if data.get("format") in READABLE else []
+
+
+def reference_entry(workload: Any, record: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The workload's reference entry for this record's recipe, or None."""
+    key, phase = recipe_key(RunIdentity.of_record(record)), record.get("phase", "training")
+    return next((ref for ref in load_references(reference_file(workload))
+                 if ref.get("recipe") == key and ref.get("task", "training") == phase), None)
+
+
+def measured_spread(records: Iterable[Mapping[str, Any]]) -> dict[str, dict[str, float]]:
+    """For each speed-free metric the records measured: its min, max and number of runs."""
+    from .metrics import REGISTRY
+
+    spreads = {}
+    members = list(records)
+    for metric in REGISTRY.of_kind("speed-free"):
+        values = [v for v in (metric.value(record) for record in members) if v is not None]
+        if len(values) >= 2:
+            spreads[metric.name] = {"min": min(values), "max": max(values), "n": len(values)}
+    return spreads
+
+
+def reference_spread(workload: Any, record: Mapping[str, Any]) -> dict[str, Any] | None:
+    """What the record carries for the gate: the spread of each speed-free metric over the reference
+    runs of its recipe, and where they were measured; None when the workload keeps none."""
+    entry = reference_entry(workload, record)
+    if entry is None or not entry.get("spread"):
+        return None
+    return {"metrics": entry["spread"], "runs": len(entry.get("runs", [])), "measured": entry.get("measured")}
 
 
 def judge(samples: int | None, reference: Iterable[int | None]) -> str:
@@ -67,9 +104,8 @@ def judge(samples: int | None, reference: Iterable[int | None]) -> str:
 def judge_convergence(workload: Any, record: Mapping[str, Any]) -> dict[str, Any] | None:
     """The record's samples to target against its workload's reference distribution, or None when
     the workload keeps none for this recipe."""
-    key = recipe_key(RunIdentity.of_record(record))
-    entry = next((ref for ref in load_references(reference_file(workload)) if ref.get("recipe") == key), None)
-    if entry is None:
+    entry = reference_entry(workload, record)
+    if entry is None or not entry.get("samples_to_target"):
         return None
     reference = entry["samples_to_target"]
     reached = sorted(value for value in reference if value is not None)
@@ -86,19 +122,29 @@ def judge_convergence(workload: Any, record: Mapping[str, Any]) -> dict[str, Any
 
 
 def build_reference(records: Iterable[Mapping[str, Any]], measured: str) -> list[dict[str, Any]]:
-    """Reference entries from training records (stored runs over seeds and thread counts), one per recipe."""
-    groups: dict[str, list[Mapping[str, Any]]] = {}
+    """Reference entries from stored runs over seeds and thread counts, one per recipe (training and
+    inference are separate recipes): samples to target (training) and every speed-free metric's spread."""
+    from .metrics import REGISTRY
+
+    accuracy = REGISTRY["accuracy"]
+    groups: dict[tuple[str, str], list[Mapping[str, Any]]] = {}
     for record in records:
-        if record.get("phase") == "training":
-            groups.setdefault(recipe_key(RunIdentity.of_record(record)), []).append(record)
+        if record.get("phase") in ("training", "inference"):
+            groups.setdefault((recipe_key(RunIdentity.of_record(record)), record["phase"]), []).append(record)
     entries = []
-    for key, members in groups.items():
+    for (key, _), members in groups.items():
         members.sort(key=lambda r: (r.get("seed"), r.get("intra_op_threads")))
-        entries.append({"workload": members[0].get("family"), "scale": members[0].get("scale"), "recipe": key,
-                        "samples_to_target": [r.get("samples_to_target") for r in members],
-                        "runs": [{"seed": r.get("seed"), "intra_op_threads": r.get("intra_op_threads"),
-                                  "samples_to_target": r.get("samples_to_target")} for r in members],
-                        "measured": measured})
+        training = members[0].get("phase") == "training"
+        entry = {"workload": members[0].get("family"), "scale": members[0].get("scale"),
+                 "task": members[0].get("phase"), "recipe": key}
+        if training:
+            entry["samples_to_target"] = [r.get("samples_to_target") for r in members]
+        entry["spread"] = measured_spread(members)
+        entry["runs"] = [{"seed": r.get("seed"), "intra_op_threads": r.get("intra_op_threads"),
+                          **({"samples_to_target": r.get("samples_to_target")} if training
+                             else {"accuracy": accuracy.value(r)})} for r in members]
+        entry["measured"] = measured
+        entries.append(entry)
     return entries
 
 
@@ -121,9 +167,15 @@ def main(argv: list[str] | None = None) -> int:
     except ReportInputError as error:
         parser.error(str(error))
     entries = build_reference(records, args.measured)
-    kept = [ref for ref in load_references(args.output) if ref.get("recipe") not in {e["recipe"] for e in entries}]
+    written = {(e["recipe"], e["task"]) for e in entries}
+    kept = [ref for ref in load_references(args.output) if (ref.get("recipe"), ref.get("task", "training")) not in written]
     args.output.write_text(json.dumps({"format": FORMAT, "references": kept + entries}, indent=1) + "\n")
     for entry in entries:
-        print(f"{entry['workload']} ({entry['scale']}, recipe {entry['recipe']}): samples to target "
-              f"{entry['samples_to_target']}")
+        shown = (f"samples to target {entry['samples_to_target']}" if "samples_to_target" in entry else
+                 f"accuracy {entry['spread'].get('accuracy', {})}")
+        print(f"{entry['workload']} {entry['task']} ({entry['scale']}, recipe {entry['recipe']}): {shown}")
     return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

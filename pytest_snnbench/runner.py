@@ -33,7 +33,7 @@ from .options import SnnbenchOptions
 from .profiling import profile_steps
 from .progress import Progress
 from .record import inference_record, package_versions, training_record
-from .reference import judge_convergence
+from .reference import judge_convergence, reference_spread
 from .results import append_record, session_id
 from .thread_search import search_intra_op_threads
 from .threads import ThreadSettings
@@ -459,6 +459,7 @@ class WorkloadRunner:
         record["test_interval"] = (Interval.of_score(test_accuracy).as_record()
                                    if getattr(test_accuracy, "total", None) else None)
         record["reference_convergence"] = judge_convergence(workload, record)
+        record["reference_spread"] = reference_spread(workload, record)
         record["distributed"] = self._distributed_record(workload, training=True)
         record["checkpoint_every_s"] = self.options.checkpoint_every if checkpoints else 0.0
         record["complexity"] = measure_training(self.create(workload_type, settings))  # untimed, a throwaway copy
@@ -535,6 +536,7 @@ class WorkloadRunner:
                                   meter.record(samples=outcome.samples))
         record["model_reached_target"] = reached
         record["identity"] = self.identity(workload).as_record()
+        record["reference_spread"] = reference_spread(workload, record)
         record["warmup"] = warmup
         record["distributed"] = self._distributed_record(workload, training=False)
         record["complexity"] = measure_inference(workload)  # untimed, after the timed pass and its record

@@ -101,3 +101,30 @@ def test_a_cached_model_without_metadata_has_not_reached_its_target(toy_session,
     record = read_records(pytester.path / "out.json")["test_toy_inference"]
     assert record["model_source"].startswith("cache:") and record["model_reached_target"] is False
     assert record["identity"]["fields"]["intra_op_threads"] is not None and cached.name.startswith("toy-smoke-")
+
+
+def test_reference_runs_give_each_speed_free_metric_its_spread_and_records_carry_it(tmp_path: Path,
+                                                                                   monkeypatch) -> None:
+    import pytest_snnbench.reference as reference
+
+    def run(phase: str, seed: int, threads: int, accuracy: float) -> dict:
+        accuracy_field = "final_accuracy" if phase == "training" else "accuracy"
+        return {"phase": phase, "family": "image-backprop", "scale": "smoke", "seed": seed,
+                "intra_op_threads": threads, accuracy_field: accuracy, "samples_to_target": 4096,
+                "identity": identity(seed=seed, intra_op_threads=threads).as_record()}
+
+    runs = [run(phase, seed, threads, 0.80 + seed / 100 + threads / 1000)
+            for phase in ("training", "inference") for seed in (0, 1, 2) for threads in (1, 2)]
+    entries = {entry["task"]: entry for entry in build_reference(runs, measured="here")}
+    assert set(entries) == {"training", "inference"}  # one recipe, a distribution per task
+    assert entries["inference"]["spread"]["accuracy"] == {"min": pytest.approx(0.801), "max": pytest.approx(0.822),
+                                                          "n": 6}
+    assert "samples_to_target" not in entries["inference"] and entries["training"]["samples_to_target"] == [4096] * 6
+    assert [run_["accuracy"] for run_ in entries["inference"]["runs"]][:2] == [pytest.approx(0.801), pytest.approx(0.802)]
+    path = tmp_path / "reference_convergence.json"
+    path.write_text(json.dumps({"format": reference.FORMAT, "references": list(entries.values())}))
+    monkeypatch.setattr(reference, "reference_file", lambda workload: path)
+    carried = reference.reference_spread(object(), run("inference", 7, 4, 0.5))
+    assert carried["metrics"]["accuracy"]["max"] == pytest.approx(0.822) and carried["runs"] == 6
+    assert reference.reference_spread(object(), {**run("inference", 7, 4, 0.5),
+                                                 "identity": identity(hyperparameters={"batch_size": 64}).as_record()}) is None

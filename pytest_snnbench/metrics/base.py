@@ -22,6 +22,9 @@ UNITS: dict[str, tuple[Callable[[float, int | None], str], tuple[str, ...]]] = {
 }
 
 
+KINDS = ("exact", "speed-free", "time")
+
+
 @dataclass(frozen=True)
 class Metric:
     """One metric.
@@ -31,6 +34,11 @@ class Metric:
     ``phases``: the record phases (``training``, ``inference``) the metric applies to.
     ``measured``: for metrics a machine may be unable to measure (energy), whether this record
     could measure it at all; a value missing for that reason is not a regression.
+    ``kind``: how it depends on the machine. ``exact``: not at all (a model's shape: footprint,
+    parameters), so any change is the code's. ``speed-free``: not on the machine's speed, but on float
+    rounding (another CPU or thread count moves the accuracy curve and what follows from it), so a
+    change counts beyond the spread measured over seeds and thread counts. ``time``: on the machine's
+    speed, so it is compared only with a base measured on the same runner (``snnbench-ab``).
     ``shown_in``: the tables that show it, ``report`` (the HTML report's run table and comparison)
     and ``summary`` (the end-of-session table); a metric with ``measured`` gets a column only where
     some record has a value.
@@ -47,10 +55,13 @@ class Metric:
     short: str | None = None  # a narrower table header; the label if None
     shown_in: tuple[str, ...] = ()
     description: str = ""
+    kind: str = "time"
 
     def __post_init__(self) -> None:
         if self.better not in ("higher", "lower"):
             raise ValueError(f"{self.name}: better must be 'higher' or 'lower', not {self.better!r}")
+        if self.kind not in KINDS:
+            raise ValueError(f"{self.name}: kind must be one of {', '.join(KINDS)}, not {self.kind!r}")
         if self.unit not in UNITS:
             raise ValueError(f"{self.name}: unknown unit {self.unit!r}; add it to UNITS")
         if bool(self.fields) == (self.read is not None):
@@ -115,6 +126,9 @@ class Registry(Mapping[str, Metric]):
 
     def __len__(self) -> int:
         return len(self._metrics)
+
+    def of_kind(self, *kinds: str) -> list[Metric]:
+        return [m for m in self._metrics.values() if m.kind in kinds]
 
     def in_table(self, table: str) -> list[Metric]:
         return [m for m in self._metrics.values() if table in m.shown_in]
