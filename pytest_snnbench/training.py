@@ -12,6 +12,7 @@ from .checkpoint import Alarm, Checkpoints, TrainingInterrupted, set_global_rng_
 from .curve import AccuracyCurve, CurvePoint
 from .device import clock
 from .progress import Progress
+from .slowdown import stretched
 from .workload import Workload, count_correct
 
 REACHED, MISSED, DIVERGED = "reached", "missed", "diverged"
@@ -232,7 +233,8 @@ def train_to_target(workload: Workload, device: torch.device,
             saved = None
         for batch in batches:
             mine, world.gradient_weight = world.training_shard(batch)
-            loss = workload.train_step(mine)
+            with stretched():  # test-only slowdown (pytest_snnbench.slowdown); nothing when unset
+                loss = workload.train_step(mine)
             taken += 1
             run.samples += batch.size
             run.steps += 1
