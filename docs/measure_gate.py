@@ -1,0 +1,107 @@
+"""Measure the A/B gate (snnbench-ab) itself: how often it flags a known slowdown, how often the same code.
+
+Runs TRIALS trials on this machine, in this checkout. Each trial is what ``snnbench-ab`` does with
+``--rounds ROUNDS --warmup 0``: ROUNDS runs of the plain code (A) and ROUNDS runs with the test-only
+step slowdown ``SNNBENCH_TEST_SLOWDOWN=FRACTION`` (B), alternating A B B A ..., one pytest process per
+run, each decided by ``pytest_snnbench.ab.stats.decide`` with the tool's minimum effect and level.
+
+- Detection: trial t's A runs against its B runs (a real slowdown of FRACTION).
+- False alarm (the same code twice, no change): trial 2k's A runs against trial 2k+1's A runs, and
+  likewise for the B runs; 2 x TRIALS / 2 = TRIALS comparisons, none sharing a run. These two sides
+  ran minutes apart rather than interleaved, so a drift of the machine counts against the gate: the
+  false-alarm rate is, if anything, overstated.
+
+One untimed warm-up run first (it trains and caches the inference model). Nothing else may run on the
+machine meanwhile. Usage (from the repository, with the data)::
+
+    SNNBENCH_DATA=../shared/data .venv/bin/python docs/measure_gate.py --out /tmp/gate \\
+        -- workloads/test_image_backprop.py -k inference --snnbench-scale=smoke
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from pytest_snnbench.ab.cli import DEFAULT_ALPHA, DEFAULT_MIN_EFFECT, SLOWDOWN_VARIABLE, order, run_once, time_values  # noqa: E402
+from pytest_snnbench.ab.stats import coefficient_of_variation, decide  # noqa: E402
+from pytest_snnbench.ab.trees import Side  # noqa: E402
+from pytest_snnbench.metrics import REGISTRY  # noqa: E402
+
+
+def main() -> int:
+    argv = sys.argv[1:]
+    cut = argv.index("--") if "--" in argv else len(argv)
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--trials", type=int, default=20)
+    parser.add_argument("--rounds", type=int, default=4)
+    parser.add_argument("--fraction", type=float, default=0.2)
+    parser.add_argument("--out", type=Path, required=True)
+    args = parser.parse_args(argv[:cut])
+    pytest_args = argv[cut + 1:]
+    repo = Path(__file__).resolve().parents[1]
+    commit = subprocess.run(["git", "-C", str(repo), "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip()
+    side = Side("HEAD", commit, repo, repo, Path(sys.executable))
+    args.out.mkdir(parents=True, exist_ok=True)
+    envs = {"base": {}, "head": {SLOWDOWN_VARIABLE: str(args.fraction)}}
+    run_once(side, pytest_args, args.out / "warmup.json", {})
+    samples: list[dict[str, dict[tuple[str, str], list[float]]]] = []
+    run_seconds = []
+    started = time.perf_counter()
+    for trial in range(args.trials):
+        got: dict[str, dict[tuple[str, str], list[float]]] = {"base": {}, "head": {}}
+        for index, name in enumerate(order(args.rounds)):
+            path = args.out / f"trial-{trial:02d}-round-{index // 2}-{name}.json"
+            began = time.perf_counter()
+            status = run_once(side, pytest_args, path, envs[name])
+            run_seconds.append(time.perf_counter() - began)
+            if status:
+                print(f"trial {trial} {name}: pytest exited {status}; see {path.with_suffix('.log')}", file=sys.stderr)
+            for key, value in time_values(path).items():
+                got[name].setdefault(key, []).append(value)
+        samples.append(got)
+        print(f"trial {trial + 1}/{args.trials} done, {time.perf_counter() - started:.0f} s", flush=True)
+
+    def verdicts(pairs):
+        out = {}
+        for a, b in pairs:
+            for key in sorted(set(a) & set(b)):
+                decision = decide(a[key], b[key], REGISTRY[key[1]].better == "higher", DEFAULT_MIN_EFFECT, DEFAULT_ALPHA)
+                out.setdefault(key, []).append(decision.verdict)
+        return out
+
+    detection = verdicts([(s["base"], s["head"]) for s in samples])
+    same = verdicts([(samples[t][side_], samples[t + 1][side_]) for t in range(0, args.trials - 1, 2)
+                     for side_ in ("base", "head")])
+    noise = {}
+    for key in detection:
+        noise[key] = {name: statistics.median([coefficient_of_variation(s[name][key]) or 0 for s in samples
+                                               if len(s[name].get(key, [])) >= 2]) for name in ("base", "head")}
+    summary = {"trials": args.trials, "rounds": args.rounds, "fraction": args.fraction, "min_effect": DEFAULT_MIN_EFFECT,
+               "alpha": DEFAULT_ALPHA, "pytest_args": pytest_args, "commit": commit,
+               "seconds": time.perf_counter() - started, "median_run_seconds": statistics.median(run_seconds),
+               "metrics": {f"{test} {metric}": {
+                   "flagged_slowdown": detection[(test, metric)].count("regression"),
+                   "slowdown_trials": len(detection[(test, metric)]),
+                   "flagged_same_code": same.get((test, metric), []).count("regression"),
+                   "same_code_trials": len(same.get((test, metric), [])),
+                   "verdicts_slowdown": detection[(test, metric)], "verdicts_same_code": same.get((test, metric), []),
+                   "median_cv": noise[(test, metric)]} for test, metric in detection},
+               "samples": [{name: {f"{t} {m}": v for (t, m), v in s[name].items()} for name in s} for s in samples]}
+    (args.out / "gate.json").write_text(json.dumps(summary, indent=1) + "\n")
+    for name, row in summary["metrics"].items():
+        print(f"{name}: slowdown of {args.fraction:.0%} flagged {row['flagged_slowdown']}/{row['slowdown_trials']}, "
+              f"same code flagged {row['flagged_same_code']}/{row['same_code_trials']}, median CV "
+              f"{row['median_cv']['base']:.1%} / {row['median_cv']['head']:.1%}")
+    print(f"{summary['seconds']:.0f} s in all, {summary['median_run_seconds']:.1f} s per run (median)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
