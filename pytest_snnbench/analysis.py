@@ -65,10 +65,11 @@ def _gate(state, config: pytest.Config) -> bool:
         for test, fields in differing.items():
             lines.append(f"    {test}: {'; '.join(fields[:6])}{' ...' if len(fields) > 6 else ''}")
     comparable = {test: record for test, record in state.records.items() if test not in refused}
-    from .plugin import compared_runs
+    from .plugin import compared_runs, this_machine
 
+    here = this_machine(config)
     elsewhere = None if state.options.baseline else next(
-        (why for why in (other_machine(run.get("machine_info")) for run in compared_runs(config)) if why), None)
+        (why for why in (other_machine(run.get("machine_info"), here) for run in compared_runs(config)) if why), None)
     movements = compare(comparable, stored, bounds, other_machine=elsewhere)
     skipped = [m for m in movements if m.skipped]
     if skipped:

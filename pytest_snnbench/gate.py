@@ -27,6 +27,7 @@ import pytest
 
 from .identity import GATE_IGNORES, RunIdentity
 from .metrics import REGISTRY
+from .text_table import aligned
 
 # The metrics, their units and directions: pytest_snnbench.metrics (one definition each).
 METRICS = REGISTRY
@@ -175,26 +176,18 @@ def compare(current: dict[str, dict[str, Any]], stored: dict[str, dict[str, Any]
     return movements
 
 
-def other_machine(stored_machine: dict[str, Any] | None) -> str | None:
-    """Why a stored run's machine is not this one (its node or CPU differs), or None when it is the
-    same or unknown (a results file records no machine)."""
-    import platform
+def other_machine(stored_machine: dict[str, Any] | None, this_machine: dict[str, Any] | None) -> str | None:
+    """Why a stored run's machine is not this one (pytest-benchmark's ``machine_info`` of both: the
+    node or the CPU differs), or None when it is the same or unknown (a results file records none)."""
+    def cpu(info: dict[str, Any]) -> str | None:
+        return info["cpu"].get("brand_raw") if isinstance(info.get("cpu"), dict) else None
 
-    if not stored_machine:
+    if not stored_machine or not this_machine:
         return None
-    node = stored_machine.get("node")
-    if node and node != platform.node():
-        return f"the stored run is from another machine ({node}); times are compared on one runner (snnbench-ab)"
-    stored_cpu = (stored_machine.get("cpu") or {}).get("brand_raw") if isinstance(stored_machine.get("cpu"), dict) else None
-    if stored_cpu:
-        try:
-            import cpuinfo  # pytest-benchmark's own dependency
-
-            here = cpuinfo.get_cpu_info().get("brand_raw")
-        except Exception:  # noqa: BLE001 - no CPU facts: say nothing rather than guess
-            here = None
-        if here and here != stored_cpu:
-            return f"the stored run is from another CPU ({stored_cpu}); times are compared on one runner (snnbench-ab)"
+    for what, stored, here in (("machine", stored_machine.get("node"), this_machine.get("node")),
+                               ("CPU", cpu(stored_machine), cpu(this_machine))):
+        if stored and here and stored != here:
+            return f"the stored run is from another {what} ({stored}); times are compared on one runner (snnbench-ab)"
     return None
 
 
@@ -217,5 +210,4 @@ def movement_table(movements: list[Movement]) -> list[str]:
         rows.append((m.test, m.bound.metric, "-" if m.before is None else f"{m.before:.4g}",
                      "-" if m.now is None else f"{m.now:.4g}", m.change, str(m.bound),
                      "REGRESSED" if m.regressed else "skipped" if m.skipped else "ok"))
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    return ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in rows]
+    return aligned(rows)

@@ -32,6 +32,7 @@ _OPTIONS_KEY = pytest.StashKey["object"]()
 _GROUP_KEY = pytest.StashKey["object"]()
 _WORKLOAD_OPTIONS_KEY = pytest.StashKey["dict"]()
 _COMPARED_KEY = pytest.StashKey["list"]()
+_MACHINE_KEY = pytest.StashKey["dict"]()  # this session's machine_info, as pytest-benchmark compares it
 # Per plugin manager (pytester runs several sessions in one process): the option group and the
 # options that workloads declared, both known before pytest_configure.
 _registries: "WeakKeyDictionary[Any, tuple[Any, hooks.WorkloadOptions]]" = WeakKeyDictionary()
@@ -279,9 +280,11 @@ def pytest_benchmark_update_json(config: pytest.Config, benchmarks, output_json:
         output_json["snnbench"] = state.analysis
 
 
-def pytest_benchmark_compare_machine_info(config: pytest.Config, compared_benchmark: dict) -> None:
-    """pytest-benchmark passes every run that --benchmark-compare loaded: kept for the metric gate."""
+def pytest_benchmark_compare_machine_info(config: pytest.Config, machine_info: dict, compared_benchmark: dict) -> None:
+    """pytest-benchmark passes every run that --benchmark-compare loaded, with this machine's info:
+    both kept for the metric gate."""
     config.stash.setdefault(_COMPARED_KEY, []).append(compared_benchmark)
+    config.stash[_MACHINE_KEY] = machine_info
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
@@ -304,6 +307,11 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 def compared_runs(config: pytest.Config) -> list[dict]:
     """The stored runs that --benchmark-compare loaded (pytest-benchmark's JSON, as saved)."""
     return config.stash.get(_COMPARED_KEY, [])
+
+
+def this_machine(config: pytest.Config) -> dict | None:
+    """This session's machine_info, once --benchmark-compare has loaded a run (None before)."""
+    return config.stash.get(_MACHINE_KEY, None)
 
 
 def workload_options(config: pytest.Config) -> dict:

@@ -5,6 +5,7 @@ from typing import Sequence
 
 from .metrics import REGISTRY
 from .runner import ResultRow
+from .text_table import aligned
 
 
 def summary_lines(rows: Sequence[ResultRow]) -> list[str]:
@@ -21,7 +22,4 @@ def summary_lines(rows: Sequence[ResultRow]) -> list[str]:
          *(m.format(r.values.get(m.name), digits=1 if m.unit == "s" else None) for m in metrics), r.note)
         for r in rows
     ]
-    widths = [max(len(row[i]) for row in table) for i in range(len(header))]
-    lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in table]
-    lines.insert(1, "  ".join("-" * width for width in widths))
-    return lines
+    return aligned(table, rule=True)

@@ -248,14 +248,14 @@ def test_times_from_another_machine_are_skipped_not_judged() -> None:
     assert compare({"t": now}, {"t": stored}, parse_bounds("time_to_target:10%"))[0].regressed  # same machine
 
 
-def test_other_machine_reads_the_stored_node() -> None:
-    import platform
-
+def test_other_machine_reads_the_stored_node_and_cpu() -> None:
     from pytest_snnbench.gate import other_machine
 
-    assert other_machine(None) is None and other_machine({}) is None
-    assert other_machine({"node": platform.node()}) is None
-    assert "another machine (elsewhere-42)" in other_machine({"node": "elsewhere-42"})
+    here = {"node": "vm", "cpu": {"brand_raw": "AMD EPYC"}}
+    assert other_machine(None, here) is None and other_machine({}, here) is None and other_machine(here, None) is None
+    assert other_machine({"node": "vm", "cpu": {"brand_raw": "AMD EPYC"}}, here) is None
+    assert "another machine (elsewhere-42)" in other_machine({"node": "elsewhere-42"}, here)
+    assert "another CPU (Intel Xeon)" in other_machine({"node": "vm", "cpu": {"brand_raw": "Intel Xeon"}}, here)
 
 
 def test_default_bounds_are_the_speed_free_and_exact_metrics() -> None:
