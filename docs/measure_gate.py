@@ -29,10 +29,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from pytest_snnbench.ab.cli import DEFAULT_ALPHA, DEFAULT_MIN_EFFECT, SLOWDOWN_VARIABLE, order, run_once, time_values  # noqa: E402
-from pytest_snnbench.ab.stats import coefficient_of_variation, decide  # noqa: E402
+from pytest_snnbench.ab.cli import (DEFAULT_ALPHA, DEFAULT_MIN_EFFECT, SLOWDOWN_VARIABLE, Samples,  # noqa: E402
+                                    decide_all, run_once, run_rounds)
+from pytest_snnbench.ab.stats import coefficient_of_variation  # noqa: E402
 from pytest_snnbench.ab.trees import Side  # noqa: E402
-from pytest_snnbench.metrics import REGISTRY  # noqa: E402
 
 
 def main() -> int:
@@ -51,28 +51,20 @@ def main() -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     envs = {"base": {}, "head": {SLOWDOWN_VARIABLE: str(args.fraction)}}
     run_once(side, pytest_args, args.out / "warmup.json", {})
-    samples: list[dict[str, dict[tuple[str, str], list[float]]]] = []
-    run_seconds = []
+    samples: list[Samples] = []
     started = time.perf_counter()
     for trial in range(args.trials):
-        got: dict[str, dict[tuple[str, str], list[float]]] = {"base": {}, "head": {}}
-        for index, name in enumerate(order(args.rounds)):
-            path = args.out / f"trial-{trial:02d}-round-{index // 2}-{name}.json"
-            began = time.perf_counter()
-            status = run_once(side, pytest_args, path, envs[name])
-            run_seconds.append(time.perf_counter() - began)
-            if status:
-                print(f"trial {trial} {name}: pytest exited {status}; see {path.with_suffix('.log')}", file=sys.stderr)
-            for key, value in time_values(path).items():
-                got[name].setdefault(key, []).append(value)
+        got, failed = run_rounds({"base": side, "head": side}, envs, pytest_args, args.rounds, args.out,
+                                 prefix=f"trial-{trial:02d}-", say=False)
+        if any(failed.values()):
+            print(f"trial {trial}: runs that exited non-zero {failed}; see the logs in {args.out}", file=sys.stderr)
         samples.append(got)
         print(f"trial {trial + 1}/{args.trials} done, {time.perf_counter() - started:.0f} s", flush=True)
 
     def verdicts(pairs):
         out = {}
         for a, b in pairs:
-            for key in sorted(set(a) & set(b)):
-                decision = decide(a[key], b[key], REGISTRY[key[1]].better == "higher", DEFAULT_MIN_EFFECT, DEFAULT_ALPHA)
+            for key, decision in decide_all(a, b, DEFAULT_MIN_EFFECT, DEFAULT_ALPHA).items():
                 out.setdefault(key, []).append(decision.verdict)
         return out
 
@@ -85,7 +77,7 @@ def main() -> int:
                                                if len(s[name].get(key, [])) >= 2]) for name in ("base", "head")}
     summary = {"trials": args.trials, "rounds": args.rounds, "fraction": args.fraction, "min_effect": DEFAULT_MIN_EFFECT,
                "alpha": DEFAULT_ALPHA, "pytest_args": pytest_args, "commit": commit,
-               "seconds": time.perf_counter() - started, "median_run_seconds": statistics.median(run_seconds),
+               "seconds": time.perf_counter() - started,
                "metrics": {f"{test} {metric}": {
                    "flagged_slowdown": detection[(test, metric)].count("regression"),
                    "slowdown_trials": len(detection[(test, metric)]),
@@ -99,7 +91,8 @@ def main() -> int:
         print(f"{name}: slowdown of {args.fraction:.0%} flagged {row['flagged_slowdown']}/{row['slowdown_trials']}, "
               f"same code flagged {row['flagged_same_code']}/{row['same_code_trials']}, median CV "
               f"{row['median_cv']['base']:.1%} / {row['median_cv']['head']:.1%}")
-    print(f"{summary['seconds']:.0f} s in all, {summary['median_run_seconds']:.1f} s per run (median)")
+    runs = args.trials * 2 * args.rounds
+    print(f"{summary['seconds']:.0f} s in all, {summary['seconds'] / runs:.1f} s per run (mean over {runs})")
     return 0
 
 

@@ -103,3 +103,25 @@ def test_the_test_only_slowdown_stretches_a_step_on_the_clock(monkeypatch) -> No
         slowdown.fraction()
     monkeypatch.delenv(slowdown.VARIABLE)
     assert slowdown.fraction() == 0.0
+
+
+def test_rounds_collect_each_sides_time_metrics_in_order(tmp_path, monkeypatch) -> None:
+    import json
+    from pathlib import Path
+
+    ran = []
+
+    def fake_run(side, pytest_args, output: Path, extra_env) -> int:
+        ran.append((side.ref, output.name))
+        value = 2.0 if extra_env else 1.0
+        output.write_text(json.dumps({"benchmarks": [{"name": "test_x", "extra_info": {"inference_seconds": value + len(ran) / 100}}]}))
+        return 0
+
+    monkeypatch.setattr(cli, "run_once", fake_run)
+    sides = {name: cli.Side(name, name * 5, tmp_path, tmp_path, tmp_path) for name in ("base", "head")}
+    samples, failed = cli.run_rounds(sides, {"base": {}, "head": {"SLOW": "1"}}, [], 2, tmp_path, prefix="t-", say=False)
+    assert [name for name, _ in ran] == ["base", "head", "head", "base"] and ran[0][1] == "t-round-00-base.json"
+    assert samples["base"][("test_x", "inference_time")] == [1.01, 1.04]
+    assert samples["head"][("test_x", "inference_time")] == [2.02, 2.03] and failed == {"base": 0, "head": 0}
+    [(key, decision)] = cli.decide_all(samples["base"], samples["head"], 0.1, 0.05).items()
+    assert key == ("test_x", "inference_time") and decision.ratio > 1.9

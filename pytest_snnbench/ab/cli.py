@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from ..metrics import REGISTRY
+from ..text_table import aligned
 from .stats import INTERVAL, Decision, decide
 from .trees import ABSetupError, Side, prepare, repository_root
 
@@ -115,8 +116,35 @@ def table(decisions: dict[tuple[str, str], Decision]) -> list[str]:
                      f"{d.interval[0]:.3f}-{d.interval[1]:.3f}", f"{d.p_worse:.3g}",
                      "-" if d.cv_base is None else f"{d.cv_base:.1%}", "-" if d.cv_head is None else f"{d.cv_head:.1%}",
                      d.verdict.upper() if d.regressed else d.verdict))
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    return ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in rows]
+    return aligned(rows)
+
+
+Samples = dict[str, dict[tuple[str, str], list[float]]]  # side -> (test, metric) -> one value per round
+
+
+def run_rounds(sides: dict[str, Side], envs: dict[str, dict[str, str]], pytest_args: Sequence[str], rounds: int,
+               out: Path, prefix: str = "", say: bool = True) -> tuple[Samples, dict[str, int]]:
+    """The alternating rounds: each run's JSON in ``out``, every time metric's values per side, and
+    how many runs of each side exited non-zero."""
+    samples: Samples = {"base": {}, "head": {}}
+    failed = {"base": 0, "head": 0}
+    for index, name in enumerate(order(rounds)):
+        path = out / f"{prefix}round-{index // 2:02d}-{name}.json"
+        status = run_once(sides[name], pytest_args, path, envs[name])
+        failed[name] += status != 0
+        for key, value in time_values(path).items():
+            samples[name].setdefault(key, []).append(value)
+        if say:
+            print(f"snnbench-ab: round {index // 2 + 1}/{rounds} {name} ({sides[name].commit[:10]}) "
+                  f"exit {status}", flush=True)
+    return samples, failed
+
+
+def decide_all(base: dict[tuple[str, str], list[float]], head: dict[tuple[str, str], list[float]],
+               min_effect: float, alpha: float) -> dict[tuple[str, str], Decision]:
+    """The decision on every (test, time metric) with two or more values on each side."""
+    return {key: decide(base[key], head[key], REGISTRY[key[1]].better == "higher", min_effect, alpha)
+            for key in sorted(set(base) & set(head)) if len(base[key]) >= 2 and len(head[key]) >= 2}
 
 
 def compare(sides: dict[str, Side], pytest_args: Sequence[str], args: argparse.Namespace,
@@ -127,24 +155,10 @@ def compare(sides: dict[str, Side], pytest_args: Sequence[str], args: argparse.N
     for name in ("base", "head"):
         for index in range(args.warmup):
             run_once(sides[name], pytest_args, args.out / f"warmup-{name}-{index}.json", envs[name])
-    samples: dict[str, dict[tuple[str, str], list[float]]] = {"base": {}, "head": {}}
-    failed = {"base": 0, "head": 0}
     started = time.perf_counter()
-    for index, name in enumerate(order(args.rounds)):
-        path = args.out / f"round-{index // 2:02d}-{name}.json"
-        status = run_once(sides[name], pytest_args, path, envs[name])
-        failed[name] += status != 0
-        for key, value in time_values(path).items():
-            samples[name].setdefault(key, []).append(value)
-        print(f"snnbench-ab: round {index // 2 + 1}/{args.rounds} {name} ({sides[name].commit[:10]}) "
-              f"exit {status}", flush=True)
-    decisions = {}
-    for key in sorted(set(samples["base"]) & set(samples["head"])):
-        base, head = samples["base"][key], samples["head"][key]
-        if len(base) >= 2 and len(head) >= 2:
-            decisions[key] = decide(base, head, REGISTRY[key[1]].better == "higher", args.min_effect, args.alpha)
-    return {"decisions": decisions, "samples": samples, "failed_runs": failed,
-            "seconds": time.perf_counter() - started}
+    samples, failed = run_rounds(sides, envs, pytest_args, args.rounds, args.out)
+    return {"decisions": decide_all(samples["base"], samples["head"], args.min_effect, args.alpha),
+            "samples": samples, "failed_runs": failed, "seconds": time.perf_counter() - started}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
