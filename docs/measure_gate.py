@@ -1,7 +1,8 @@
 """Measure the A/B gate (snnbench-ab) itself: how often it flags a known slowdown, how often the same code.
 
 Runs TRIALS trials on this machine, in this checkout. Each trial is what ``snnbench-ab`` does with
-``--rounds ROUNDS --warmup 0``: ROUNDS runs of the plain code (A) and ROUNDS runs with the test-only
+``--rounds ROUNDS --warmup 0 --passes PASSES``: ROUNDS runs of the plain code (A) and ROUNDS runs
+with the test-only
 step slowdown ``SNNBENCH_TEST_SLOWDOWN=FRACTION`` (B), alternating A B B A ..., one pytest process per
 run, each decided by ``pytest_snnbench.ab.stats.decide`` with the tool's minimum effect and level.
 
@@ -29,8 +30,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from pytest_snnbench.ab.cli import (DEFAULT_ALPHA, DEFAULT_MIN_EFFECT, SLOWDOWN_VARIABLE, Samples,  # noqa: E402
-                                    decide_all, run_once, run_rounds)
+from pytest_snnbench.ab.cli import (DEFAULT_ALPHA, DEFAULT_MIN_EFFECT, DEFAULT_PASSES, SLOWDOWN_VARIABLE,  # noqa: E402
+                                    Samples, decide_all, run_once, run_rounds, with_passes)
 from pytest_snnbench.ab.stats import coefficient_of_variation  # noqa: E402
 from pytest_snnbench.ab.trees import Side  # noqa: E402
 
@@ -42,12 +43,15 @@ def main() -> int:
     parser.add_argument("--trials", type=int, default=20)
     parser.add_argument("--rounds", type=int, default=4)
     parser.add_argument("--fraction", type=float, default=0.2)
+    parser.add_argument("--passes", type=int, default=DEFAULT_PASSES, help="timed inference passes per run, as snnbench-ab")
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args(argv[:cut])
     pytest_args = argv[cut + 1:]
     repo = Path(__file__).resolve().parents[1]
     commit = subprocess.run(["git", "-C", str(repo), "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip()
     side = Side("HEAD", commit, repo, repo, Path(sys.executable))
+    pytest_args, passes_note = with_passes({"base": side, "head": side}, pytest_args, args.passes)
+    print(f"measure_gate: {passes_note}", flush=True)
     args.out.mkdir(parents=True, exist_ok=True)
     envs = {"base": {}, "head": {SLOWDOWN_VARIABLE: str(args.fraction)}}
     run_once(side, pytest_args, args.out / "warmup.json", {})
@@ -75,7 +79,7 @@ def main() -> int:
     for key in detection:
         noise[key] = {name: statistics.median([coefficient_of_variation(s[name][key]) or 0 for s in samples
                                                if len(s[name].get(key, [])) >= 2]) for name in ("base", "head")}
-    summary = {"trials": args.trials, "rounds": args.rounds, "fraction": args.fraction, "min_effect": DEFAULT_MIN_EFFECT,
+    summary = {"trials": args.trials, "rounds": args.rounds, "passes": passes_note, "fraction": args.fraction, "min_effect": DEFAULT_MIN_EFFECT,
                "alpha": DEFAULT_ALPHA, "pytest_args": pytest_args, "commit": commit,
                "seconds": time.perf_counter() - started,
                "metrics": {f"{test} {metric}": {

@@ -37,7 +37,8 @@ from .reference import judge_convergence, reference_spread
 from .results import append_record, session_id
 from .thread_search import search_intra_op_threads
 from .threads import ThreadSettings
-from .training import DIVERGED, REACHED, InferenceOutcome, TrainingOutcome, run_inference, train_to_target
+from .training import (DIVERGED, REACHED, InferenceOutcome, TrainingOutcome, run_inference, timed_passes_outcome,
+                       train_to_target)
 from .variants import RunVariant, SegmentClock
 from .verdict import Interval, describe_inference_failure, inference_passes
 from .workload import Batch, Workload, WorkloadContext, supports_checkpoints
@@ -46,6 +47,8 @@ from .workload import Batch, Workload, WorkloadContext, supports_checkpoints
 # on the untrained copy (compiles numba, fills oneDNN's and the allocator's caches) and one
 # validation batch. Recorded as ``warmup``.
 WARMUP_TRAIN_STEPS = 3
+# Before the timed inference: this many test batches (the last batch's shape too, when it differs).
+WARMUP_TEST_BATCHES = 3
 
 
 class SnnbenchNotice(UserWarning):
@@ -119,6 +122,19 @@ class SessionState:
             except OSError as error:
                 self.extra_summary.append(f"results file {self.options.results_path} not written for "
                                           f"{item.name}: {error}; the record is in pytest-benchmark's JSON only")
+
+
+def warm_up_inference(workload: Workload, batches: int) -> int:
+    """Predict the first ``batches`` test batches, untimed: first-call allocations, oneDNN's
+    primitives and the allocator's growth stay out of the timed pass (after one batch only, the
+    first timed pass still ran 1.5x the later ones on a 2-core VM). Returns the batches predicted."""
+    done = 0
+    with torch.no_grad():
+        workload.begin_test_pass()
+        for batch in itertools.islice(workload.test_batches(), batches):
+            workload.predict(batch)
+            done += 1
+    return done
 
 
 def _workload_test_name(item: pytest.Item, variant: RunVariant) -> str:
@@ -520,22 +536,28 @@ class WorkloadRunner:
         workload.prepare_inference()  # e.g. ANN-to-SNN conversion: outside the timing
         profile = self._profile(workload_type, settings, "inference", workload) if self.options.profile else None
         began = time.perf_counter()
-        with torch.no_grad():  # warm-up: first-call allocations stay out of the timing
-            workload.begin_test_pass()
-            workload.predict(next(iter(workload.test_batches())))
-        warmup = {"train_steps": 0, "evaluation_batches": 1, "seconds": time.perf_counter() - began,
-                  "on": "the trained model, one test batch"}
+        warm_batches = warm_up_inference(workload, WARMUP_TEST_BATCHES)
+        warmup = {"train_steps": 0, "evaluation_batches": warm_batches, "seconds": time.perf_counter() - began,
+                  "on": f"the trained model, {warm_batches} test batches"}
         progress = self._progress(f"{workload.name}-inference", workload.target_accuracy, None,
                                   workload.hyperparameters().get("engine"))
+        passes: list[InferenceOutcome] = []
+
+        def timed_pass() -> InferenceOutcome:
+            passes.append(run_inference(workload, self.device, progress=progress))
+            return passes[-1]
+
         meter = EnergyMeter(self.device)
-        with meter:  # counters read just before and after the timed pass
-            outcome: InferenceOutcome = benchmark.pedantic(run_inference, args=(workload, self.device),
-                                                           kwargs={"progress": progress},
-                                                           rounds=1, iterations=1, warmup_rounds=0)
+        with meter:  # counters read just before and after the timed passes
+            benchmark.pedantic(timed_pass, rounds=self.options.inference_passes, iterations=1, warmup_rounds=0)
+        outcome = timed_passes_outcome(passes)
         record = inference_record(workload, outcome, self.run_settings(), source,
-                                  meter.record(samples=outcome.samples))
+                                  meter.record(samples=outcome.samples * len(passes)))
+        record["inference_passes"] = [{"seconds": p.seconds, "accuracy": p.accuracy} for p in passes]
         record["model_reached_target"] = reached
-        record["identity"] = self.identity(workload).as_record()
+        # The median of N passes is not the time of one: runs timed differently are not the same run.
+        identity = self.identity(workload)
+        record["identity"] = RunIdentity({**identity.fields, "inference_passes": len(passes)}).as_record()
         record["reference_spread"] = reference_spread(workload, record)
         record["warmup"] = warmup
         record["distributed"] = self._distributed_record(workload, training=False)

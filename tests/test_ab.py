@@ -125,3 +125,21 @@ def test_rounds_collect_each_sides_time_metrics_in_order(tmp_path, monkeypatch) 
     assert samples["head"][("test_x", "inference_time")] == [2.02, 2.03] and failed == {"base": 0, "head": 0}
     [(key, decision)] = cli.decide_all(samples["base"], samples["head"], 0.1, 0.05).items()
     assert key == ("test_x", "inference_time") and decision.ratio > 1.9
+
+
+def test_inference_passes_are_added_only_when_both_refs_know_the_option(tmp_path) -> None:
+    from pathlib import Path
+
+    def side(name: str, knows: bool) -> cli.Side:
+        tree = tmp_path / name
+        (tree / "pytest_snnbench").mkdir(parents=True)
+        (tree / "pytest_snnbench" / "options.py").write_text(cli.PASSES_OPTION if knows else "old options")
+        return cli.Side(name, name, tree, tree, Path("python"))
+
+    new, old = side("new", True), side("old", False)
+    args, note = cli.with_passes({"base": new, "head": new}, ["-k", "x"], 4)
+    assert args == ["-k", "x", f"{cli.PASSES_OPTION}=4"] and "fastest of 4" in note
+    args, note = cli.with_passes({"base": old, "head": new}, ["-k", "x"], 4)
+    assert args == ["-k", "x"] and "old has no" in note  # both sides timed alike
+    given = [f"{cli.PASSES_OPTION}=2"]
+    assert cli.with_passes({"base": new, "head": new}, given, 4)[0] == given

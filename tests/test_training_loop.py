@@ -1,6 +1,7 @@
 """The train-to-target loop: evaluation schedule, stopping, divergence, and determinism."""
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -90,3 +91,28 @@ def test_inference_counts_the_whole_test_set(context: WorkloadContext) -> None:
     train_to_target(workload, CPU)
     outcome = run_inference(workload, CPU)
     assert outcome.samples == 64 and outcome.accuracy == workload.evaluate() and outcome.throughput > 0
+
+
+def test_several_timed_passes_count_the_fastest_and_the_first_passes_accuracy() -> None:
+    passes = [training.InferenceOutcome(0.5, 10, 3.0, 5), training.InferenceOutcome(0.6, 10, 1.0, 6),
+              training.InferenceOutcome(0.7, 10, 2.0, 7)]
+    best = training.timed_passes_outcome(passes)
+    assert (best.seconds, best.accuracy, best.correct, best.samples) == (1.0, 0.5, 5, 10)
+    with pytest.raises(ValueError, match="no inference pass"):
+        training.timed_passes_outcome([])
+
+
+def test_inference_passes_are_timed_in_one_process_and_recorded(toy_session, pytester) -> None:
+    from tests.conftest import read_records
+
+    toy_session("-m", "training").assert_outcomes(passed=1)
+    toy_session("-m", "inference", "--snnbench-inference-passes=3", "--benchmark-json=out.json").assert_outcomes(passed=1)
+    record = read_records(pytester.path / "out.json")["test_toy_inference"]
+    passes = record["inference_passes"]
+    assert len(passes) == 3 and record["inference_seconds"] == min(p["seconds"] for p in passes)
+    assert record["accuracy"] == passes[0]["accuracy"] and record["identity"]["fields"]["inference_passes"] == 3
+    assert record["warmup"]["evaluation_batches"] >= 1
+    bench = json.loads((pytester.path / "out.json").read_text())["benchmarks"][0]
+    assert bench["stats"]["rounds"] == 3  # pytest-benchmark's own statistics see every pass
+    toy_session("-m", "inference", "--snnbench-inference-passes=0").stderr.fnmatch_lines(
+        ["*--snnbench-inference-passes=0 must be at least 1*"])

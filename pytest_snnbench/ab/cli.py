@@ -33,6 +33,8 @@ from .trees import ABSetupError, Side, prepare, repository_root
 DEFAULT_ROUNDS = 8
 DEFAULT_MIN_EFFECT = 0.10
 DEFAULT_ALPHA = 0.05
+DEFAULT_PASSES = 4  # timed inference passes per run, the fastest kept (--snnbench-inference-passes)
+PASSES_OPTION = "--snnbench-inference-passes"
 SLOWDOWN_VARIABLE = "SNNBENCH_TEST_SLOWDOWN"  # test-only: pytest_snnbench.slowdown
 
 
@@ -49,6 +51,9 @@ def parse_arguments(argv: Sequence[str]) -> tuple[argparse.Namespace, list[str]]
     parser.add_argument("head", metavar="HEAD_REF", nargs="?", default="HEAD", help="the commit to judge (B; default HEAD)")
     parser.add_argument("--rounds", type=int, default=DEFAULT_ROUNDS,
                         help=f"timed runs of each side (default {DEFAULT_ROUNDS})")
+    parser.add_argument("--passes", type=int, default=DEFAULT_PASSES,
+                        help=f"timed inference passes in each run, the fastest counted (default {DEFAULT_PASSES}; "
+                             f"adds {PASSES_OPTION}=N unless PYTEST_ARGS has it)")
     parser.add_argument("--warmup", type=int, default=1, help="untimed runs of each side first (default 1)")
     parser.add_argument("--min-effect", type=float, default=DEFAULT_MIN_EFFECT,
                         help=f"smallest change that counts, as a fraction (default {DEFAULT_MIN_EFFECT:g}: 10 %%)")
@@ -63,6 +68,8 @@ def parse_arguments(argv: Sequence[str]) -> tuple[argparse.Namespace, list[str]]
     args = parser.parse_args(argv)
     if args.rounds < 2:
         parser.error("--rounds must be at least 2: one run per side says nothing about noise")
+    if args.passes < 1:
+        parser.error("--passes must be at least 1")
     if not 0 < args.alpha < 1 or args.min_effect < 0:
         parser.error("--alpha must lie between 0 and 1 and --min-effect must not be negative")
     for item in args.head_env:
@@ -71,6 +78,27 @@ def parse_arguments(argv: Sequence[str]) -> tuple[argparse.Namespace, list[str]]
     if any(arg.startswith("--benchmark-json") for arg in pytest_args):
         parser.error("leave --benchmark-json out of PYTEST_ARGS: snnbench-ab writes one per run into --out")
     return args, pytest_args
+
+
+def with_passes(sides: dict[str, Side], pytest_args: Sequence[str], passes: int) -> tuple[list[str], str]:
+    """PYTEST_ARGS with ``--snnbench-inference-passes`` added when both refs know it and the user did
+    not give it (both sides are always timed alike); and a line that says what was done."""
+    pytest_args = list(pytest_args)
+    if any(arg.startswith(PASSES_OPTION) for arg in pytest_args):
+        return pytest_args, "inference passes as given in PYTEST_ARGS"
+    lacking = [side.ref for side in sides.values()
+               if PASSES_OPTION not in _read(side.tree / "pytest_snnbench" / "options.py")]
+    if lacking:
+        return pytest_args, (f"one inference pass per run: {', '.join(lacking)} has no {PASSES_OPTION} "
+                             "(an older commit), and both sides must be timed alike")
+    return [*pytest_args, f"{PASSES_OPTION}={passes}"], f"inference time: the fastest of {passes} passes per run"
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text()
+    except OSError:
+        return ""
 
 
 def order(rounds: int) -> list[str]:
@@ -172,9 +200,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"snnbench-ab: {error}", file=sys.stderr)
         return 2
     args.out = args.out.resolve()
+    pytest_args, passes_note = with_passes(sides, pytest_args, args.passes)
     print(f"snnbench-ab: A = {args.base} ({sides['base'].commit[:10]}), B = {args.head} "
           f"({sides['head'].commit[:10]}), {args.rounds} rounds each after {args.warmup} warm-up; "
-          f"pytest --snnbench {' '.join(pytest_args)}", flush=True)
+          f"pytest --snnbench {' '.join(pytest_args)}\nsnnbench-ab: {passes_note}", flush=True)
     result = compare(sides, pytest_args, args, head_env)
     decisions: dict[tuple[str, str], Decision] = result["decisions"]
     lines = table(decisions) if decisions else ["no time metric was measured on both sides"]
@@ -185,7 +214,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     summary = {
         "format": "snnbench-ab/1", "base": {"ref": args.base, "commit": sides["base"].commit},
         "head": {"ref": args.head, "commit": sides["head"].commit, "env": head_env},
-        "pytest_args": list(pytest_args), "rounds": args.rounds, "warmup": args.warmup,
+        "pytest_args": list(pytest_args), "rounds": args.rounds, "warmup": args.warmup, "passes": passes_note,
         "min_effect": args.min_effect, "alpha": args.alpha, "seconds": result["seconds"],
         "failed_runs": result["failed_runs"],
         "decisions": [{"test": test, "metric": metric, **{k: v for k, v in vars(d).items()},
