@@ -2,9 +2,8 @@
 
 Runs TRIALS trials on this machine, in this checkout. Each trial is what ``snnbench-ab`` does with
 ``--rounds ROUNDS --warmup 0 --passes PASSES``: ROUNDS runs of the plain code (A) and ROUNDS runs
-with the test-only
-step slowdown ``SNNBENCH_TEST_SLOWDOWN=FRACTION`` (B), alternating A B B A ..., one pytest process per
-run, each decided by ``pytest_snnbench.ab.stats.decide`` with the tool's minimum effect and level.
+with the test-only step slowdown ``SNNBENCH_TEST_SLOWDOWN=FRACTION`` (B), alternating A B B A ...,
+one pytest process per run, each decided by ``pytest_snnbench.ab.stats.decide`` with the tool's minimum effect and level.
 
 - Detection: trial t's A runs against its B runs (a real slowdown of FRACTION).
 - False alarm (the same code twice, no change): trial 2k's A runs against trial 2k+1's A runs, and
