@@ -1,6 +1,6 @@
 """Measure the A/B gate (snnbench-ab) itself: how often it flags a known slowdown, how often the same code.
 
-Runs TRIALS trials on this machine, in this checkout. Each trial is what ``snnbench-ab`` does with
+Runs TRIALS trials on this machine, of this checkout's commit (HEAD, installed on its own in OUT). Each trial is what ``snnbench-ab`` does with
 ``--rounds ROUNDS --warmup 0 --passes PASSES``: ROUNDS runs of the plain code (A) and ROUNDS runs
 with the test-only step slowdown ``SNNBENCH_TEST_SLOWDOWN=FRACTION`` (B), alternating A B B A ...,
 one pytest process per run, each decided by ``pytest_snnbench.ab.stats.decide`` with the tool's minimum effect and level.
@@ -32,7 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from pytest_snnbench.ab.cli import (DEFAULT_ALPHA, DEFAULT_MIN_EFFECT, DEFAULT_PASSES, SLOWDOWN_VARIABLE,  # noqa: E402
                                     Samples, decide_all, run_once, run_rounds, with_passes)
 from pytest_snnbench.ab.stats import coefficient_of_variation  # noqa: E402
-from pytest_snnbench.ab.trees import Side  # noqa: E402
+from pytest_snnbench.ab.trees import Side, install_code  # noqa: E402
 
 
 def main() -> int:
@@ -48,10 +48,15 @@ def main() -> int:
     pytest_args = argv[cut + 1:]
     repo = Path(__file__).resolve().parents[1]
     commit = subprocess.run(["git", "-C", str(repo), "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip()
-    side = Side("HEAD", commit, repo, repo, Path(sys.executable))
+    args.out.mkdir(parents=True, exist_ok=True)
+    # The commit installed on its own, as snnbench-ab installs each ref: the checkout may change meanwhile.
+    tree = args.out / "tree"
+    if not (tree / ".git").exists():
+        subprocess.run(["git", "-C", str(repo), "worktree", "add", "--force", "--detach", str(tree), commit], check=True)
+    python = Path(sys.executable)
+    side = Side("HEAD", commit, tree, install_code(args.out, commit, tree, python), python)
     pytest_args, passes_note = with_passes({"base": side, "head": side}, pytest_args, args.passes)
     print(f"measure_gate: {passes_note}", flush=True)
-    args.out.mkdir(parents=True, exist_ok=True)
     envs = {"base": {}, "head": {SLOWDOWN_VARIABLE: str(args.fraction)}}
     run_once(side, pytest_args, args.out / "warmup.json", {})
     samples: list[Samples] = []
