@@ -14,15 +14,23 @@ def test_every_metric_has_a_unit_a_direction_and_gate_units() -> None:
     complexity = ["synops", "effective_macs", "effective_acs", "dense_synops", "activation_sparsity",
                   "connection_sparsity", "membrane_updates", "neuron_ops", "footprint", "parameters"]
     assert list(REGISTRY) == ["accuracy", "best_accuracy", "time_to_target", "throughput", "inference_time",
-                              "samples_to_target", "seconds_per_sample", "energy_to_target", "energy_per_sample", *complexity]
+                              "samples_to_target", "seconds_per_sample", "energy_to_target", "energy_per_sample", "peak_memory",
+                              *complexity]
     directions = {name: metric.better for name, metric in REGISTRY.items()}
     sparsities = {"activation_sparsity", "connection_sparsity"}
     assert directions == {"accuracy": "higher", "best_accuracy": "higher", "time_to_target": "lower",
                           "throughput": "higher", "inference_time": "lower", "samples_to_target": "lower",
                           "seconds_per_sample": "lower", "energy_to_target": "lower", "energy_per_sample": "lower",
-                          **{name: "higher" if name in sparsities else "lower" for name in complexity}}
+                          "peak_memory": "lower", **{name: "higher" if name in sparsities else "lower" for name in complexity}}
     assert REGISTRY["accuracy"].gate_units == ("pp", "%") and REGISTRY["time_to_target"].gate_units == ("%", "s")
     assert REGISTRY["energy_to_target"].gate_units == ("%",)
+
+
+def test_peak_memory_is_read_only_where_it_was_measured() -> None:
+    measured = {"phase": "inference", "peak_memory": {"available": True, "bytes": 2048, "method": "VmHWM"}}
+    unmeasured = {"phase": "inference", "peak_memory": {"available": False, "reason": "not Linux"}}
+    assert metric_value(measured, "peak_memory") == 2048
+    assert metric_value(unmeasured, "peak_memory") is None and metric_value({"phase": "training"}, "peak_memory") is None
 
 
 def test_a_metric_reads_only_records_of_its_phases() -> None:

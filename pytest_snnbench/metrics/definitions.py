@@ -28,6 +28,16 @@ def _energy_per_sample(record: Record) -> float | None:
     return energy.get("joules_per_sample") if energy.get("available") else None
 
 
+def _peak_memory(record: Record) -> float | None:
+    peak = record.get("peak_memory")
+    return peak.get("bytes") if isinstance(peak, dict) and peak.get("available") else None
+
+
+def _peak_measured(record: Record) -> bool:
+    peak = record.get("peak_memory")
+    return isinstance(peak, dict) and bool(peak.get("available"))
+
+
 def _complexity(record: Record) -> dict:
     complexity = record.get("complexity")
     return complexity if isinstance(complexity, dict) and complexity.get("available") else {}
@@ -82,6 +92,11 @@ REGISTRY = Registry([
     Metric("energy_per_sample", "J/sample", "lower", ("inference",), "energy per sample",
            read=_energy_per_sample, measured=_energy_measured, short="J/sample", shown_in=BOTH,
            description="measured joules of the timed inference pass divided by the test samples"),
+    # Machine-dependent like a time (allocator, thread pools): compared on one runner (snnbench-ab).
+    Metric("peak_memory", "bytes", "lower", ("training", "inference"), "peak memory", read=_peak_memory,
+           measured=_peak_measured, short="peak mem", shown_in=("report",),
+           description="memory held at the peak of the timed call above the level before it (resident set "
+                       "on the CPU, allocated tensors on CUDA; metrics/memory.py)"),
     # Complexity (pytest_snnbench.complexity, NeuroBench's definitions; docs/complexity.md), per sample.
     Metric("synops", "ops/sample", "lower", ("training", "inference"), "synaptic operations", read=_synops,
            measured=_counted, short="synops/sample", shown_in=("report",),
