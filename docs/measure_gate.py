@@ -15,7 +15,7 @@ One untimed warm-up run first (it trains and caches the inference model). Nothin
 machine meanwhile. Usage (from the repository, with the data)::
 
     SNNBENCH_DATA=../shared/data .venv/bin/python docs/measure_gate.py --out /tmp/gate \\
-        -- workloads/test_image_backprop.py -k inference --snnbench-scale=smoke
+        -- workloads/image_backprop/test_image_backprop.py -k inference --snnbench-scale=smoke
 """
 from __future__ import annotations
 

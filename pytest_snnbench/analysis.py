@@ -1,4 +1,4 @@
-"""End-of-session analyses over all records: the metric gate and repeatability."""
+"""End-of-session analyses over all records: the metric gate, repeatability, scaling, frameworks."""
 from __future__ import annotations
 
 from collections import defaultdict
@@ -10,6 +10,7 @@ import pytest
 from .identity import RunIdentity
 from .gate import DEFAULT_BOUNDS_TEXT, METRICS, compare, identity_differences, movement_table, other_machine
 from .repeatability import first_difference, mlperf_time_to_target, spread
+from .text_table import aligned
 
 
 def stored_records(config: pytest.Config, baseline: Path | None = None) -> dict[str, dict[str, Any]]:
@@ -206,9 +207,47 @@ def _scaling(state, config: pytest.Config) -> None:
         state.analysis["scaling"] = results
 
 
+FRAMEWORK_METRICS = ("time_to_target", "throughput", "peak_memory")
+
+
+def _frameworks(state) -> None:
+    """Frameworks side by side (--snnbench-framework=a,b): for each workload and phase, every
+    framework's time to target, throughput and peak memory as a ratio to the paper's framework's,
+    measured in this session (ratios > 1: more time or memory, or more samples per second)."""
+    groups: dict[tuple, dict[str, tuple[str, dict[str, Any]]]] = defaultdict(dict)
+    for test, record in state.records.items():
+        if record.get("framework"):
+            key = (record.get("workload"), record.get("seed"), record.get("intra_op_threads"), record.get("device"))
+            groups[key][record["framework"]] = (test, record)
+    results = []
+    for (workload, seed, threads, device), by_framework in sorted(groups.items(), key=lambda item: str(item[0])):
+        paper = next((record for _, record in by_framework.values() if record.get("framework_is_paper")), None)
+        if len(by_framework) < 2 or paper is None:
+            continue
+        rows = [("framework", "equal", "accuracy", *(f"{name.replace('_', ' ')} (x paper)" for name in FRAMEWORK_METRICS))]
+        for name, (test, record) in sorted(by_framework.items(), key=lambda item: not item[1][1].get("framework_is_paper")):
+            ratios = {}
+            for metric_name in FRAMEWORK_METRICS:
+                theirs, reference = METRICS[metric_name].value(record), METRICS[metric_name].value(paper)
+                ratios[metric_name] = theirs / reference if theirs is not None and reference else None
+            accuracy = METRICS["accuracy"].value(record)
+            rows.append((name, "yes" if record.get("framework_equal") else "NOT EQUAL",
+                         "-" if accuracy is None else f"{accuracy:.2%}",
+                         *("-" if ratios[m] is None else f"{ratios[m]:.2f}" for m in FRAMEWORK_METRICS)))
+            results.append({"workload": workload, "framework": name, "test": test, "ratios": ratios,
+                            "equal": bool(record.get("framework_equal"))})
+        state.extra_summary.append("")
+        state.extra_summary.append(f"frameworks, {workload} (seed {seed}, {threads} threads, {device}), as ratios to "
+                                   f"{paper['framework']} measured in this session:")
+        state.extra_summary.extend("  " + line for line in aligned(rows))
+    if results:
+        state.analysis["frameworks"] = results
+
+
 def analyse(state, config: pytest.Config) -> bool:
     """Run the analyses; False if the gate found a regression or repeated curves differ."""
     _scaling(state, config)
+    _frameworks(state)
     repeat_ok = _repeatability(state)
     gate_ok = _gate(state, config)
     return repeat_ok and gate_ok

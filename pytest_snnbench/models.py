@@ -20,11 +20,14 @@ FORMAT = 1
 
 @functools.lru_cache(maxsize=None)
 def code_fingerprint(workload_file: str) -> str:
-    """A hash of the workload's module and of the plugin's own Python files: a model trained by other
-    code (another loop, split or engine) is another model, even with the same hyper-parameters."""
+    """A hash of the Python files in the workload's folder (its module, its network, its framework
+    modules) and of the plugin's own: a model trained by other code (another loop, split or engine)
+    is another model, even with the same hyper-parameters. (Workloads that still share the top
+    workloads/ folder share one hash; an edit there retrains them all, which is safe.)"""
     digest = hashlib.sha256()
     package = Path(__file__).resolve().parent
-    for path in [Path(workload_file), *sorted(package.rglob("*.py"))]:
+    folder = sorted(Path(workload_file).resolve().parent.glob("*.py"))
+    for path in [*folder, *sorted(package.rglob("*.py"))]:
         digest.update(path.name.encode())
         digest.update(path.read_bytes())
     return digest.hexdigest()[:16]

@@ -33,6 +33,16 @@ def package_versions() -> dict[str, str | None]:
     return versions
 
 
+def framework_fields(workload) -> dict[str, Any]:
+    """``framework``, its version, ``compiled``, whether it is proven equal to the paper's and how
+    it expresses the paper's neuron: from a workload that offers several frameworks, else None."""
+    framework = getattr(workload, "framework", None)
+    record = getattr(framework, "record", None)
+    if record is None:
+        return {"framework": None, "framework_version": None, "compiled": None}
+    return record()
+
+
 def machine_facts() -> dict[str, Any]:
     """Facts that make two runs incomparable when they differ; also sent to machine_info."""
     import torch
@@ -60,6 +70,8 @@ def common_record(workload, phase: str, run_settings: dict[str, Any]) -> dict[st
         "time_steps": hyper.get("time_steps"),
         "batch_size": hyper.get("batch_size"),
         "engine": hyper.get("engine"),  # the simulation engine, where a workload offers several
+        # the framework that implements the neuron, where a workload offers several (--snnbench-framework)
+        **framework_fields(workload),
         "target_accuracy": workload.target_accuracy,
         "hyperparameters": hyper,
         "data": workload.data_info(),

@@ -39,7 +39,10 @@ READABLE = ("snnbench-reference/1", FORMAT)  # /1: training entries, no spreads
 FILE_NAME = "reference_convergence.json"
 # What may differ between the runs of one reference distribution: the machine never enters an identity,
 # and seeds, thread counts and the device are what the distribution is taken over (rounding).
-NOT_RECIPE = ("code", "seed", "intra_op_threads", "inter_op_threads", "device", "packages", "python")
+# The number of timed inference passes is how the time was taken, not what was computed; a
+# framework's version is a package version.
+NOT_RECIPE = ("code", "seed", "intra_op_threads", "inter_op_threads", "device", "packages", "python",
+              "inference_passes", "framework_version")
 
 
 def recipe_key(identity: RunIdentity) -> str:

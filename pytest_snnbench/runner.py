@@ -27,12 +27,13 @@ from .device import describe
 from .distributed import World, failure_reason, is_distributed_failure
 from .launch import tell_user
 from .metrics.energy import EnergyMeter
+from .metrics.memory import PeakMemory
 from .identity import RunIdentity, digest
 from .models import ModelStore, code_fingerprint
 from .options import SnnbenchOptions
 from .profiling import profile_steps
 from .progress import Progress
-from .record import inference_record, package_versions, training_record
+from .record import framework_fields, inference_record, package_versions, training_record
 from .reference import judge_convergence, reference_spread
 from .results import append_record, session_id
 from .thread_search import search_intra_op_threads
@@ -88,7 +89,8 @@ class ResultRow:
             throughput=REGISTRY["throughput"].value(record),
             note=", ".join(part for part in (
                 f"test {record['test_accuracy']:.2%}" if record.get("test_accuracy") is not None else "",
-                f"engine {record['engine']}" if record.get("engine") else "", note) if part),
+                f"engine {record['engine']}" if record.get("engine") else "",
+                f"framework {record['framework']}" if record.get("framework") else "", note) if part),
             values=values,
         )
 
@@ -122,6 +124,12 @@ class SessionState:
             except OSError as error:
                 self.extra_summary.append(f"results file {self.options.results_path} not written for "
                                           f"{item.name}: {error}; the record is in pytest-benchmark's JSON only")
+
+
+def _engine_or_framework(workload: Workload) -> str | None:
+    """What tells apart runs of one workload side by side (progress lines)."""
+    hyper = workload.hyperparameters()
+    return hyper.get("engine") or hyper.get("framework")
 
 
 def warm_up_inference(workload: Workload, batches: int) -> int:
@@ -239,7 +247,8 @@ class WorkloadRunner:
             seed=self.variant.seed, scale=self.options.scale, device=str(self.device),
             intra_op_threads=torch.get_num_threads(), inter_op_threads=torch.get_num_interop_threads(),
             world_size=world.size, batch_rule=world.batch_rule if world.distributed else None,
-            packages=package_versions(), code=code_fingerprint(inspect.getfile(type(workload))))
+            packages=package_versions(), code=code_fingerprint(inspect.getfile(type(workload))),
+            framework_version=framework_fields(workload)["framework_version"])
 
     # Execution settings: the same model trained with other ones is still that model for inference
     # (the cache falls back to it, and says so), though not the same run.
@@ -430,7 +439,7 @@ class WorkloadRunner:
         if workload.context.world.distributed:
             workload.distribute()
         progress = self._progress(f"{workload.name}-training", workload.target_accuracy, workload.sample_budget(),
-                                  workload.hyperparameters().get("engine"))
+                                  _engine_or_framework(workload))
         checkpoints = self._checkpoints(workload)
         resume = None
         if checkpoints is not None:
@@ -454,10 +463,11 @@ class WorkloadRunner:
                 timer.report(began, result.seconds)
             return result
 
-        # Energy counters are read just before and just after the timed call, outside every clock.
+        # Energy counters and the memory peak are read just before and just after the timed call, outside every clock.
         meter = EnergyMeter(self.device)
+        peak = PeakMemory(self.device)
         try:
-            with checkpoints.first_interrupt_checkpoints() if checkpoints else contextlib.nullcontext(), meter:
+            with checkpoints.first_interrupt_checkpoints() if checkpoints else contextlib.nullcontext(), meter, peak:
                 outcome: TrainingOutcome = benchmark.pedantic(timed, rounds=1, iterations=1, warmup_rounds=0)
         except TrainingInterrupted as stop:
             # A clean stop: the records finished so far are in the results file already.
@@ -471,6 +481,7 @@ class WorkloadRunner:
         energy = meter.record(whole_run=outcome.resumptions == 0)
         record = training_record(workload, outcome, self.run_settings(), baselines, test_accuracy, energy)
         record["identity"] = self.identity(workload).as_record()
+        record["peak_memory"] = peak.record()
         record["warmup"] = warmup
         record["test_interval"] = (Interval.of_score(test_accuracy).as_record()
                                    if getattr(test_accuracy, "total", None) else None)
@@ -540,20 +551,21 @@ class WorkloadRunner:
         warmup = {"train_steps": 0, "evaluation_batches": warm_batches, "seconds": time.perf_counter() - began,
                   "on": f"the trained model, {warm_batches} test batches"}
         progress = self._progress(f"{workload.name}-inference", workload.target_accuracy, None,
-                                  workload.hyperparameters().get("engine"))
+                                  _engine_or_framework(workload))
         passes: list[InferenceOutcome] = []
 
         def timed_pass() -> InferenceOutcome:
             passes.append(run_inference(workload, self.device, progress=progress))
             return passes[-1]
 
-        meter = EnergyMeter(self.device)
-        with meter:  # counters read just before and after the timed passes
+        meter, peak = EnergyMeter(self.device), PeakMemory(self.device)
+        with meter, peak:  # counters and the memory peak read just before and after the timed passes
             benchmark.pedantic(timed_pass, rounds=self.options.inference_passes, iterations=1, warmup_rounds=0)
         outcome = timed_passes_outcome(passes)
         record = inference_record(workload, outcome, self.run_settings(), source,
                                   meter.record(samples=outcome.samples * len(passes)))
         record["inference_passes"] = [{"seconds": p.seconds, "accuracy": p.accuracy} for p in passes]
+        record["peak_memory"] = peak.record()
         record["model_reached_target"] = reached
         # The median of N passes is not the time of one: runs timed differently are not the same run.
         identity = self.identity(workload)

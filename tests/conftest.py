@@ -11,7 +11,7 @@ import pytest
 # imported here, once: C extensions such as numpy's cannot be imported a second time in one process.
 import pytest_snnbench.diehl_cook.bindsnet_engine  # noqa: F401
 import pytest_snnbench.diehl_cook.fast_engine  # noqa: F401
-import pytest_snnbench.workloads.test_image_backprop  # noqa: F401
+import pytest_snnbench.workloads.image_backprop.test_image_backprop  # noqa: F401
 import pytest_snnbench.workloads.test_image_conversion  # noqa: F401
 import pytest_snnbench.workloads.test_image_stdp  # noqa: F401
 import pytest_snnbench.workloads.test_speech  # noqa: F401

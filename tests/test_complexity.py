@@ -128,11 +128,12 @@ def test_counts_agree_with_neurobench_on_the_snntorch_model() -> None:
     from snntorch import utils
     from torch.utils.data import DataLoader, TensorDataset
 
-    from pytest_snnbench.workloads.test_image_backprop import ConvSNN
+    from pytest_snnbench.workloads.image_backprop import via_snntorch
+    from pytest_snnbench.workloads.image_backprop.network import ConvSNN
     from tests.test_image_backprop_model import reference_network
 
     torch.manual_seed(3)
-    model = ConvSNN(beta=0.5, slope=25).to(memory_format=torch.channels_last)
+    model = ConvSNN(via_snntorch.make_neuron, beta=0.5, slope=25).to(memory_format=torch.channels_last)
     with torch.no_grad():  # larger weights, so that every layer spikes, and some zero weights
         for layer in (model.conv1, model.conv2, model.fc):
             layer.weight.mul_(4)

@@ -6,7 +6,8 @@ import torch
 from snntorch import surrogate
 from torch import nn
 
-from pytest_snnbench.workloads.test_image_backprop import ConvSNN
+from pytest_snnbench.workloads.image_backprop import via_snntorch
+from pytest_snnbench.workloads.image_backprop.network import ConvSNN
 
 
 def reference_network(model: ConvSNN) -> nn.Sequential:
@@ -32,7 +33,7 @@ def reference_forward(net: nn.Sequential, images: torch.Tensor, steps: int) -> t
 
 def test_lean_forward_and_gradients_match_the_step_by_step_reference() -> None:
     torch.manual_seed(3)
-    model = ConvSNN(beta=0.5, slope=25).to(memory_format=torch.channels_last)
+    model = ConvSNN(via_snntorch.make_neuron, beta=0.5, slope=25).to(memory_format=torch.channels_last)
     with torch.no_grad():  # larger weights than the default init, so that every layer spikes
         for layer in (model.conv1, model.conv2, model.fc):
             layer.weight.mul_(4)

@@ -94,3 +94,25 @@ def test_inference_without_any_trained_model_trains_one_untimed_and_says_so(
     result.stdout.fnmatch_lines(["*no trained model from this run or the cache; training one first (untimed*"])
     record = read_records(pytester.path / "infer.json")["test_image_backprop_inference"]
     assert record["model_source"] == "trained-untimed"
+
+
+def test_two_frameworks_run_side_by_side_and_are_compared_to_the_papers(
+        pytester: pytest.Pytester, tiny_mnist: Path, tmp_path: Path) -> None:
+    result = run(pytester, tiny_mnist, tmp_path / "cache", "frameworks.json", "--snnbench-framework=paper,torch",
+                 phase="training")
+    result.assert_outcomes(passed=2)
+    records = read_records(pytester.path / "frameworks.json")
+    paper, ours = records["test_image_backprop_training[snntorch]"], records["test_image_backprop_training[torch]"]
+    assert (paper["framework"], paper["framework_is_paper"], paper["compiled"]) == ("snntorch", True, False)
+    assert (ours["framework"], ours["framework_equal"], ours["framework_is_paper"]) == ("torch", True, False)
+    assert paper["framework_version"] == paper["packages"]["snntorch"]
+    assert paper["identity"]["fields"]["framework"] == "snntorch" != ours["identity"]["fields"]["framework"]
+    # The same network from the same seed: the equal framework follows the paper's curve.
+    assert [p["accuracy"] for p in ours["curve"]] == [p["accuracy"] for p in paper["curve"]]
+    for record in (paper, ours):
+        assert record["peak_memory"]["available"] and record["peak_memory"]["bytes"] >= 0
+    result.stdout.fnmatch_lines(["*frameworks, image-backprop-training*as ratios to snntorch*",
+                                 "*framework*equal*accuracy*time to target (x paper)*",
+                                 "*snntorch*yes*1.00*", "*torch*yes*"])
+    unknown = run(pytester, tiny_mnist, tmp_path / "cache", "x.json", "--snnbench-framework=lava", phase="training")
+    unknown.stderr.fnmatch_lines(["*--snnbench-framework*'lava' is unknown*"])

@@ -17,3 +17,12 @@ def test_a_model_from_other_code_is_another_model(tmp_path: Path) -> None:
     # the cache key is the run identity's hash (pytest_snnbench.identity)
     assert identity(code=before).hash != identity(code=code_fingerprint(str(edited))).hash
     assert identity(code=before).hash == identity(code=before).hash
+
+
+def test_a_model_from_an_edited_module_beside_the_workload_is_another_model(tmp_path: Path) -> None:
+    """A workload in a folder of its own: its network and framework modules are its code too."""
+    for name, neuron in (("a", "BETA = 0.5\n"), ("b", "BETA = 0.25\n")):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "test_mine.py").write_text("STEP = 1\n")
+        (tmp_path / name / "via_mine.py").write_text(neuron)
+    assert code_fingerprint(str(tmp_path / "a" / "test_mine.py")) != code_fingerprint(str(tmp_path / "b" / "test_mine.py"))

@@ -16,7 +16,7 @@ from pytest_snnbench.data import mnist_splits
 from pytest_snnbench.data import speech_commands as sc
 from pytest_snnbench.data.splits import balanced_subset, stratified_validation_split
 from pytest_snnbench.training import train_to_target
-from pytest_snnbench.workloads import test_image_backprop as backprop
+from pytest_snnbench.workloads.image_backprop import test_image_backprop as backprop
 from pytest_snnbench.workloads import test_image_conversion as conversion
 from pytest_snnbench.workloads import test_image_stdp as stdp
 from pytest_snnbench.workloads import test_speech as speech

@@ -18,7 +18,7 @@ from typing import Callable
 import pytest
 
 from pytest_snnbench.data.speech_commands import FeatureParameters
-from pytest_snnbench.workloads import test_image_backprop as backprop
+from pytest_snnbench.workloads.image_backprop import test_image_backprop as backprop
 from pytest_snnbench.workloads import test_image_conversion as conversion
 from pytest_snnbench.workloads import test_image_stdp as stdp
 from pytest_snnbench.workloads import test_speech as speech

@@ -51,7 +51,7 @@ import torch
 from pytest_snnbench.determinism import seed_everything
 from pytest_snnbench.training import train_to_target
 from pytest_snnbench.workload import WorkloadContext, count_correct
-from pytest_snnbench.workloads import test_image_backprop as backprop
+from pytest_snnbench.workloads.image_backprop import test_image_backprop as backprop
 from pytest_snnbench.workloads import test_image_conversion as conversion
 from pytest_snnbench.workloads import test_image_stdp as stdp
 from pytest_snnbench.workloads import test_speech as speech

@@ -26,10 +26,10 @@ from ..text_table import aligned
 from .stats import INTERVAL, Decision, decide
 from .trees import ABSetupError, Side, prepare, repository_root
 
-# From docs/benchmarks.md ("The A/B gate, measured"), a 2-core VM whose runs vary by 13 % (CV): with
-# 4 rounds a 20 % slowdown was flagged in 13 of 20 trials (4 against 4 runs cannot give p below 0.014,
-# so two swapped runs hide it), with 8 in 9 of 10; the same code twice was flagged 1 time in 20 (1 in
-# 10 at 8 rounds). 8 is the most that was measured; on so noisy a machine use more (--rounds).
+# From docs/benchmarks.md ("The A/B gate, measured"), a 2-core VM whose runs vary by 10-12 % (CV),
+# each run's inference the best of 4 passes: a 20 % slowdown was flagged in 15 of 20 trials at 4
+# rounds (4 against 4 runs cannot give p below 0.014, so two slow runs hide it) and in 10 of 10 at 8;
+# the same code twice in 0 of 20 at 4 rounds and 1 of 10 at 8. On a noisier runner use more (--rounds).
 DEFAULT_ROUNDS = 8
 DEFAULT_MIN_EFFECT = 0.10
 DEFAULT_ALPHA = 0.05
