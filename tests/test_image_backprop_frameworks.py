@@ -120,3 +120,15 @@ def test_the_compiled_network_gives_the_same_spikes_and_gradients(paper) -> None
     for name, parameter in model.named_parameters():
         scale = grads[name].abs().max()
         assert float((parameter.grad - grads[name]).abs().max() / scale) <= GRADIENT_TOLERANCE, name
+
+
+@pytest.mark.parametrize("name", sorted(frameworks.MODULES))
+def test_a_network_that_has_run_saves_and_loads_into_a_fresh_one(name: str) -> None:
+    """The model cache saves the trained network and inference loads it into a new one (strictly)."""
+    trained = build(name)
+    forward_and_backward(trained)  # a framework keeping its state in buffers of the batch's shape
+    fresh = build(name)
+    fresh.load_state_dict(trained.state_dict())
+    images = torch.rand(2, 1, 28, 28, generator=torch.Generator().manual_seed(5))
+    with torch.no_grad():
+        assert torch.equal(fresh(images, STEPS), trained(images, STEPS))

@@ -59,7 +59,12 @@ class SinabsLeaky(nn.Module):
     def forward(self, currents: torch.Tensor) -> torch.Tensor:
         self.layer.reset_states()
         self.layer.init_state_with_shape(currents.shape[1:])  # from rest, whatever the last batch was
-        return self.layer(currents.transpose(0, 1)).transpose(0, 1)  # Sinabs is batch-major
+        spikes = self.layer(currents.transpose(0, 1)).transpose(0, 1)  # Sinabs is batch-major
+        # Sinabs keeps the state as buffers of the batch's shape, so a saved model would not load into a
+        # fresh one (size mismatch for lif1.layer.v_mem); every call starts from rest, so keep none.
+        for name, buffer in list(self.layer.named_buffers()):
+            self.layer.register_buffer(name, buffer.new_zeros(0))
+        return spikes
 
 
 def make_neuron(beta: float, slope: float) -> nn.Module:
