@@ -19,7 +19,7 @@ from .options import add_options, parse_options
 # The workloads that ship with the plugin: installed as pytest_snnbench.workloads (the repository's
 # workloads/ folder), each family with a light plugin module that declares its options and markers.
 BUNDLED_PACKAGE = "pytest_snnbench.workloads"
-BUNDLED_PLUGINS = ("image_plugin", "speech_plugin")
+BUNDLED_PLUGINS = ("image_plugin", "speech_plugin", "framework_plugin")
 
 MARKERS = {
     "training": "a training workload: trains to a target accuracy and records time to target",

@@ -369,9 +369,12 @@ class TensorDataWorkload(Workload):
         world = self.context.world
         modules = {id(module) for module in self.trained_modules().values()
                    if any(parameter.requires_grad for parameter in module.parameters())}
+        wrappers: dict[int, torch.nn.Module] = {}  # one wrapper per module, however many attributes hold it
         for name, value in list(vars(self).items()):
             if id(value) in modules:
-                setattr(self, name, world.data_parallel(value, self.device))
+                if id(value) not in wrappers:
+                    wrappers[id(value)] = world.data_parallel(value, self.device)
+                setattr(self, name, wrappers[id(value)])
         if world.batch_rule == "scale":
             self.batch_size *= world.size
             for value in vars(self).values():

@@ -34,24 +34,6 @@ def _fast_engine_needs_the_cpu(values: dict, core) -> None:
                          "--snnbench-stdp-engine=bindsnet (or auto).")
 
 
-# Every framework some workload implements (each workload's frameworks.py says which it has).
-FRAMEWORKS = ("paper", "snntorch", "torch", "norse", "sinabs", "spikingjelly")
-
-
-def framework_names(text: str) -> tuple[str, ...]:
-    """Framework names in the order given; each may end in +compile (torch.compile)."""
-    names: list[str] = []
-    for part in str(text).split(","):
-        name = part.strip().lower()
-        base = name[: -len("+compile")] if name.endswith("+compile") else name
-        if base not in FRAMEWORKS:
-            raise ValueError(f"{part.strip()!r} is unknown; use {', '.join(FRAMEWORKS)} (paper: each workload's "
-                             "own framework), each optionally with +compile, e.g. snntorch,sinabs,torch+compile.")
-        if name not in names:
-            names.append(name)
-    return tuple(names)
-
-
 def stdp_sizes(text: str) -> tuple[int, ...]:
     try:
         sizes = tuple(sorted({int(part) for part in str(text).split(",") if part.strip()}))
@@ -91,11 +73,6 @@ def pytest_snnbench_add_options(options) -> None:
                 help="Stop Image-STDP training after N samples: a throughput probe for set-ups that would "
                      "train for days (e.g. BindsNET at 6400 neurons). A run stopped before its target fails.")
     options.add_check(_fast_engine_needs_the_cpu)
-    options.add("--snnbench-framework", default="paper", parse=framework_names, metavar="NAME[,NAME...]",
-                help="Image-Backprop's framework: paper (default: snnTorch, the paper's), snntorch, torch (our "
-                     "plain-torch neuron), sinabs, spikingjelly or norse, each optionally NAME+compile "
-                     "(torch.compile). Several run side by side; docs/frameworks.md says which are proven "
-                     "equal to the paper's neuron. Optional libraries: pip install 'pytest-snnbench[all-frameworks]'.")
     options.add("--snnbench-stdp-batch", default="1", parse=positive_int, metavar="N",
                 help="Image-STDP training batch size (default: 1, the paper's definition; more is faster "
                      "and recorded with the result).")

@@ -59,11 +59,15 @@ class ImageBackprop(TensorDataWorkload):
         self.model = ConvSNN(self.framework.module.make_neuron, self.config.beta, self.config.surrogate_slope).to(
             self.device, memory_format=torch.channels_last)
         # The optimiser holds the parameters themselves; a compiled wrapper runs the same ones.
-        self.network = torch.compile(self.model) if self.framework.compiled else self.model
+        self.network = self.framework.runnable(self.model)
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=self.config.learning_rate,
                                           betas=self.config.betas)
         self.loss = SF.ce_rate_loss()
         self.shuffle = context.generator()
+
+    def distribute(self) -> None:
+        super().distribute()
+        self.network = self.framework.runnable(self.model)  # compiled around the data-parallel wrapper
 
     def hyperparameters(self) -> dict[str, Any]:
         # The framework's name and whether it is compiled define the computation; its version, its
@@ -93,17 +97,13 @@ class ImageBackprop(TensorDataWorkload):
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     """Several frameworks given (--snnbench-framework=snntorch,sinabs): each runs, side by side."""
-    if "framework" not in metafunc.fixturenames:
-        return
-    names = frameworks.selected(metafunc.config)
-    if len(names) > 1:
-        metafunc.parametrize("framework", names)
+    frameworks.CATALOG.parametrize(metafunc)
 
 
 @pytest.fixture
 def framework(request: pytest.FixtureRequest) -> str:
     """The one framework asked for (several parametrize the tests instead)."""
-    return frameworks.selected(request.config)[0]
+    return frameworks.CATALOG.selected(request.config)[0]
 
 
 @pytest.mark.training
