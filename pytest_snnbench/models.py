@@ -18,16 +18,23 @@ from .atomic import write_atomically
 FORMAT = 1
 
 
+def _package_files(folder: Path) -> list[Path]:
+    """The .py files of a folder and of its subpackages (folders with an __init__.py), recursively:
+    a workload's own code (image_stdp/diehl_cook/), never a whole tree it happens to sit in."""
+    files = sorted(folder.glob("*.py"))
+    for sub in sorted(path for path in folder.iterdir() if (path / "__init__.py").is_file()):
+        files.extend(_package_files(sub))
+    return files
+
+
 @functools.lru_cache(maxsize=None)
 def code_fingerprint(workload_file: str) -> str:
     """A hash of the Python files in the workload's folder (its module, its network, its framework
-    modules) and of the plugin's own: a model trained by other code (another loop, split or engine)
-    is another model, even with the same hyper-parameters. (Workloads that still share the top
-    workloads/ folder share one hash; an edit there retrains them all, which is safe.)"""
+    modules, its subpackages) and of the plugin's own: a model trained by other code (another loop,
+    split or engine) is another model, even with the same hyper-parameters."""
     digest = hashlib.sha256()
     package = Path(__file__).resolve().parent
-    folder = sorted(Path(workload_file).resolve().parent.glob("*.py"))
-    for path in [*folder, *sorted(package.rglob("*.py"))]:
+    for path in [*_package_files(Path(workload_file).resolve().parent), *sorted(package.rglob("*.py"))]:
         digest.update(path.name.encode())
         digest.update(path.read_bytes())
     return digest.hexdigest()[:16]

@@ -162,6 +162,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("runs", nargs="+", type=Path, help="benchmark JSON files or results files (.jsonl)")
     parser.add_argument("-o", "--output", type=Path, required=True, help="the reference_convergence.json to write")
     parser.add_argument("--measured", required=True, help="where and how the runs were measured (kept in the file)")
+    parser.add_argument("--workload", default="", metavar="PREFIX",
+                        help="only the workloads whose name starts with PREFIX (e.g. speech, image-stdp): each "
+                             "workload's folder keeps its own file")
     args = parser.parse_args(argv)
     records = []
     try:
@@ -169,6 +172,7 @@ def main(argv: list[str] | None = None) -> int:
             records.extend(load_run(path).records.values())
     except ReportInputError as error:
         parser.error(str(error))
+    records = [record for record in records if str(record.get("family", "")).startswith(args.workload)]
     entries = build_reference(records, args.measured)
     written = {(e["recipe"], e["task"]) for e in entries}
     kept = [ref for ref in load_references(args.output) if (ref.get("recipe"), ref.get("task", "training")) not in written]

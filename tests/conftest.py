@@ -9,12 +9,12 @@ import pytest
 # pytester's in-process runs put sys.modules back as it was after each run. The plugin no longer
 # imports torch when it loads, so the workloads' stack (torch, numpy, scipy via BindsNET, ...) is
 # imported here, once: C extensions such as numpy's cannot be imported a second time in one process.
-import pytest_snnbench.diehl_cook.bindsnet_engine  # noqa: F401
-import pytest_snnbench.diehl_cook.fast_engine  # noqa: F401
+import pytest_snnbench.workloads.image_stdp.diehl_cook.bindsnet_engine  # noqa: F401
+import pytest_snnbench.workloads.image_stdp.diehl_cook.fast_engine  # noqa: F401
 import pytest_snnbench.workloads.image_backprop.test_image_backprop  # noqa: F401
-import pytest_snnbench.workloads.test_image_conversion  # noqa: F401
-import pytest_snnbench.workloads.test_image_stdp  # noqa: F401
-import pytest_snnbench.workloads.test_speech  # noqa: F401
+import pytest_snnbench.workloads.image_conversion.test_image_conversion  # noqa: F401
+import pytest_snnbench.workloads.image_stdp.test_image_stdp  # noqa: F401
+import pytest_snnbench.workloads.speech.test_speech  # noqa: F401
 import torch  # noqa: F401
 
 import tests.tiny_configs  # noqa: F401  (the smoke scale resized for the generated data)

@@ -10,11 +10,11 @@ import pytest
 import torch
 from bindsnet.models import DiehlAndCook2015
 
-from pytest_snnbench.diehl_cook import ChoiceStream, Parameters, initial_weights, make_engine
-from pytest_snnbench.diehl_cook.choice import choice_index
-from pytest_snnbench.diehl_cook.fast_engine import _choice_index
+from pytest_snnbench.workloads.image_stdp.diehl_cook import ChoiceStream, Parameters, initial_weights, make_engine
+from pytest_snnbench.workloads.image_stdp.diehl_cook.choice import choice_index
+from pytest_snnbench.workloads.image_stdp.diehl_cook.fast_engine import _choice_index
 from pytest_snnbench.workloads.image_plugin import _fast_engine_needs_the_cpu, resolve_stdp_engine, stdp_engines
-from pytest_snnbench.stdp import poisson_spike_trains
+from pytest_snnbench.workloads.image_stdp.coding import poisson_spike_trains
 from tests.mnist_files import learnable_digits
 
 INTENSITY = 128.0

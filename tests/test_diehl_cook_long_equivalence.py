@@ -36,8 +36,8 @@ import time
 import pytest
 import torch
 
-from pytest_snnbench.diehl_cook import ChoiceStream, Parameters, initial_weights, make_engine
-from pytest_snnbench.stdp import assign_labels, poisson_spike_trains, vote
+from pytest_snnbench.workloads.image_stdp.diehl_cook import ChoiceStream, Parameters, initial_weights, make_engine
+from pytest_snnbench.workloads.image_stdp.coding import assign_labels, poisson_spike_trains, vote
 from tests.mnist_files import learnable_digits
 
 INTENSITY = 128.0

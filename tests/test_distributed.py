@@ -212,7 +212,7 @@ def test_the_scale_rule_gives_every_rank_the_batch_and_adam_sqrt_ranks(monkeypat
 def test_the_speech_cosine_schedule_spans_the_distributed_budget(rule: str, monkeypatch, tmp_path: Path) -> None:
     """The schedule must be built for the batch and the rate that distribute() leaves: with 2 ranks under
     'scale' it starts at the sqrt(2)-scaled peak and reaches 0 at the last step of the budget."""
-    from pytest_snnbench.workloads import test_speech as speech
+    from pytest_snnbench.workloads.speech import test_speech as speech
     from tests.conftest import smoke_context
     from tests.wav_files import write_speech_commands
 

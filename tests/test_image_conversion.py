@@ -11,7 +11,7 @@ from bindsnet.conversion import ann_to_snn, data_based_normalization
 from bindsnet.conversion.nodes import SubtractiveResetIFNodes
 from bindsnet.network.monitors import Monitor
 
-import pytest_snnbench.workloads.test_image_conversion as conversion
+import pytest_snnbench.workloads.image_conversion.test_image_conversion as conversion
 from pytest_snnbench.determinism import seed_everything
 from pytest_snnbench.workload import WorkloadContext
 from tests.conftest import smoke_context

@@ -9,13 +9,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from pytest_snnbench.determinism import seed_everything
-from pytest_snnbench.stdp import ABSTAIN, UNASSIGNED, SpikeWindow, assign_labels, class_scores, poisson_spike_trains, vote
+from pytest_snnbench.workloads.image_stdp.coding import ABSTAIN, UNASSIGNED, SpikeWindow, assign_labels, class_scores, poisson_spike_trains, vote
 from pytest_snnbench.training import train_to_target
 from pytest_snnbench.workload import WorkloadContext
 from tests.conftest import read_records, smoke_context
 from tests.test_complexity import check_complexity
 from tests.mnist_files import write_mnist
-from pytest_snnbench.workloads.test_image_stdp import SMOKE, ImageSTDP
+from pytest_snnbench.workloads.image_stdp.test_image_stdp import SMOKE, ImageSTDP
 
 
 @pytest.fixture(scope="module")

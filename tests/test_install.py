@@ -98,14 +98,16 @@ def test_a_broken_setup_cfg_fails_the_wheel_fixture_instead_of_skipping(tmp_path
 
 def test_wheel_holds_every_module_and_no_top_level_workloads_package(wheel: Path) -> None:
     """setup.cfg lists the packages (workloads/ is mapped to pytest_snnbench.workloads): a new
-    subpackage that is not listed there would be missing from the wheel."""
+    subpackage (a workload's folder) that is not listed there would be missing from the wheel."""
     import zipfile
 
     names = set(zipfile.ZipFile(wheel).namelist())
     expected = {f"pytest_snnbench/{path.relative_to(REPO / 'pytest_snnbench').as_posix()}"
                 for path in (REPO / "pytest_snnbench").rglob("*.py")}
-    expected |= {f"pytest_snnbench/workloads/{path.name}" for path in (REPO / "workloads").glob("*.py")}
-    assert sorted(expected - names) == [], "add these packages to [options] packages in setup.cfg"
+    # Every workload folder's modules and its reference distributions (package data).
+    expected |= {f"pytest_snnbench/workloads/{path.relative_to(REPO / 'workloads').as_posix()}"
+                 for pattern in ("*.py", "reference_convergence.json") for path in (REPO / "workloads").rglob(pattern)}
+    assert sorted(expected - names) == [], "add these packages (or their package data) to setup.cfg"
     assert {name.split("/")[0] for name in names if not name.startswith("pytest_snnbench-")} == {"pytest_snnbench"}
 
 

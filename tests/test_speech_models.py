@@ -13,13 +13,20 @@ from hypothesis import strategies as st
 from tests.conftest import read_records, smoke_context, snnbench_args
 from tests.test_complexity import check_complexity
 from tests.wav_files import write_speech_commands
-from pytest_snnbench.workloads import test_speech as speech
+from pytest_snnbench.workloads.speech import frameworks, network
+from pytest_snnbench.workloads.speech import test_speech as speech
 
 with warnings.catch_warnings():
     warnings.filterwarnings("ignore", message="`torch.jit.script` is deprecated", category=FutureWarning)
     from norse.torch import LICell, LIFRecurrent, LSNNRecurrent
 
 CONFIG = replace(speech.CONFIGS["full"], hidden_size=24, features=replace(speech.CONFIGS["full"].features, n_mels=8))
+
+
+def build(neuron: str, framework: str = "paper") -> network.SpeechNet:
+    """The speech network of ``neuron`` (lif, lsnn, lstm) in ``framework`` at the test's small size."""
+    module = frameworks.CATALOGS[neuron].load(framework).module
+    return network.build_model(module.make_recurrent, CONFIG, 5)
 
 
 def inputs(batch: int = 4, steps: int = 30, seed: int = 0) -> torch.Tensor:
@@ -30,7 +37,7 @@ def inputs(batch: int = 4, steps: int = 30, seed: int = 0) -> torch.Tensor:
 def layers(neuron: str) -> tuple[torch.nn.Module, torch.nn.Module]:
     """Our layer and Norse's module with the same weights and parameters."""
     torch.manual_seed(0)
-    ours = speech.build_model(neuron, CONFIG, 5).recurrent
+    ours = build(neuron).recurrent
     kind = LIFRecurrent if neuron == "lif" else LSNNRecurrent
     theirs = kind(CONFIG.features.n_mels, CONFIG.hidden_size, p=ours.p, dt=ours.dt,
                   input_weights=torch.nn.Parameter(ours.input_weights.detach().clone()),
@@ -54,7 +61,7 @@ def test_lean_layer_equals_norses_module(neuron: str) -> None:
 
 @pytest.mark.parametrize("neuron", ["lif", "lsnn"])
 def test_layers_spike_and_gradients_reach_every_weight(neuron: str) -> None:
-    model = speech.build_model(neuron, CONFIG, 5)
+    model = build(neuron)
     x = inputs(batch=8, steps=40)
     spikes = model.recurrent(x)
     assert 0.0 < spikes.mean() < 0.5  # it fires, and not all the time
@@ -80,7 +87,7 @@ def test_adaptive_threshold_lowers_the_rate_of_a_strongly_driven_lsnn() -> None:
 
 
 def test_readout_equals_norses_leaky_integrator_step_by_step() -> None:
-    readout = speech.build_model("lif", CONFIG, 5).readout
+    readout = build("lif").readout
     spikes = (torch.rand(30, 4, CONFIG.hidden_size, generator=torch.Generator().manual_seed(1)) < 0.2).float()
     cell = LICell(p=readout.p, dt=readout.dt)
     state, reference = None, []
@@ -97,14 +104,14 @@ def test_spiking_layers_emit_only_binary_spikes_of_the_right_shape(batch: int, s
     x = torch.randn(steps, batch, CONFIG.features.n_mels, generator=torch.Generator().manual_seed(seed)) * scale
     for neuron in ("lif", "lsnn"):
         with torch.no_grad():
-            spikes = speech.build_model(neuron, CONFIG, 5).recurrent(x)
+            spikes = build(neuron).recurrent(x)
         assert spikes.shape == (steps, batch, CONFIG.hidden_size)
         assert ((spikes == 0) | (spikes == 1)).all()
 
 
 def test_lstm_baseline_has_the_same_shape_and_learns() -> None:
     torch.manual_seed(0)
-    models = {neuron: speech.build_model(neuron, CONFIG, 5) for neuron in ("lif", "lstm")}
+    models = {neuron: build(neuron) for neuron in ("lif", "lstm")}
     x = inputs(batch=8).transpose(0, 1)
     assert models["lstm"](x).shape == models["lif"](x).shape == (8, 5)
     assert models["lstm"].recurrent.hidden_size == CONFIG.hidden_size

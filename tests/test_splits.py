@@ -17,9 +17,9 @@ from pytest_snnbench.data import speech_commands as sc
 from pytest_snnbench.data.splits import balanced_subset, stratified_validation_split
 from pytest_snnbench.training import train_to_target
 from pytest_snnbench.workloads.image_backprop import test_image_backprop as backprop
-from pytest_snnbench.workloads import test_image_conversion as conversion
-from pytest_snnbench.workloads import test_image_stdp as stdp
-from pytest_snnbench.workloads import test_speech as speech
+from pytest_snnbench.workloads.image_conversion import test_image_conversion as conversion
+from pytest_snnbench.workloads.image_stdp import test_image_stdp as stdp
+from pytest_snnbench.workloads.speech import test_speech as speech
 from tests.conftest import smoke_context
 from tests.wav_files import write_speech_commands
 

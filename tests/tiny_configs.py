@@ -6,7 +6,7 @@ test images; tests/wav_files.py: a few dozen clips of tones), so its sessions sw
 configurations instead. Imported by tests/conftest.py (for workloads built directly in a test) and
 loaded with ``-p tests.tiny_configs`` by every child pytest that runs workloads (``snnbench_args``):
 pytest may import a collected workload file under another module name than
-``pytest_snnbench.workloads.*`` (e.g. ``workloads.test_speech``), so the collected modules are
+``pytest_snnbench.workloads.*`` (e.g. ``workloads.speech.test_speech``), so the collected modules are
 resized too, by their file name.
 """
 from __future__ import annotations
@@ -19,9 +19,9 @@ import pytest
 
 from pytest_snnbench.data.speech_commands import FeatureParameters
 from pytest_snnbench.workloads.image_backprop import test_image_backprop as backprop
-from pytest_snnbench.workloads import test_image_conversion as conversion
-from pytest_snnbench.workloads import test_image_stdp as stdp
-from pytest_snnbench.workloads import test_speech as speech
+from pytest_snnbench.workloads.image_conversion import test_image_conversion as conversion
+from pytest_snnbench.workloads.image_stdp import test_image_stdp as stdp
+from pytest_snnbench.workloads.speech import test_speech as speech
 
 # The user-facing smoke configurations, kept for tests that check them.
 REAL_SMOKE = {"backprop": backprop.CONFIGS["smoke"], "conversion": conversion.CONFIGS["smoke"],

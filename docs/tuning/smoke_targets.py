@@ -52,9 +52,9 @@ from pytest_snnbench.determinism import seed_everything
 from pytest_snnbench.training import train_to_target
 from pytest_snnbench.workload import WorkloadContext, count_correct
 from pytest_snnbench.workloads.image_backprop import test_image_backprop as backprop
-from pytest_snnbench.workloads import test_image_conversion as conversion
-from pytest_snnbench.workloads import test_image_stdp as stdp
-from pytest_snnbench.workloads import test_speech as speech
+from pytest_snnbench.workloads.image_conversion import test_image_conversion as conversion
+from pytest_snnbench.workloads.image_stdp import test_image_stdp as stdp
+from pytest_snnbench.workloads.speech import test_speech as speech
 
 SEEDS = (0, 1, 2, 3, 4)
 THREADS = (1, 2)

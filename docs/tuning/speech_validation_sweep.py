@@ -6,7 +6,7 @@ over that budget), and prints the validation accuracy curve. The test split is n
 
     SNNBENCH_DATA=../shared/data .venv/bin/python docs/tuning/speech_validation_sweep.py --epochs 20
 
-The figures it printed are quoted in workloads/test_speech.py's docstring.
+The figures it printed are quoted in workloads/speech/config.py's docstring.
 """
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ import torch
 from pytest_snnbench.determinism import seed_everything
 from pytest_snnbench.training import train_to_target
 from pytest_snnbench.workload import WorkloadContext
-from pytest_snnbench.workloads import test_speech as speech
+from pytest_snnbench.workloads.speech import test_speech as speech
 
 ALTERNATIVES = {
     "chosen": {},

@@ -6,14 +6,14 @@ and an inhibitory layer of equal size (100, 400, 1600 or 6400), input-to-excitat
 learned by BindsNET's pair STDP (nu 1e-4 / 1e-2, column sums normalised to 78.4), excitatory to
 inhibitory one-to-one (22.5), inhibitory to all other excitatory neurons (-120), adaptive
 thresholds (theta_plus 0.05); each sample runs 250 steps of 1 ms and the network is reset between
-samples. The Poisson trains have BindsNET's distribution (see pytest_snnbench.stdp), drawn from
+samples. The Poisson trains have BindsNET's distribution (see coding.py), drawn from
 a seeded generator.
 
 Two engines simulate it (``--snnbench-stdp-engine``, recorded as ``engine``): ``bindsnet`` runs
 BindsNET's own network, the framework the paper measured; ``fast`` (the default on the CPU) runs
 the same mathematics in compiled, event-driven loops and is proven equal to it by tests (same
 spikes, thresholds and weights). Both draw the one-spike rule's choice from the same explicit
-stream (pytest_snnbench.diehl_cook).
+stream (diehl_cook/).
 
 Labels never touch the weights: they only assign each excitatory neuron the class it fired most
 for (mean count per sample, over the last ``assign_window`` training samples) and classify a
@@ -67,14 +67,14 @@ import torch
 
 from pytest_snnbench import Batch, TensorDataWorkload, WorkloadContext
 from pytest_snnbench.data import mnist_splits
-from pytest_snnbench.diehl_cook import ChoiceStream, Parameters, initial_weights, make_engine
+from .coding import SpikeWindow, assign_labels, poisson_spike_trains, vote
+from .diehl_cook import ChoiceStream, Parameters, initial_weights, make_engine
 from pytest_snnbench.plugin import workload_options
-from pytest_snnbench.stdp import SpikeWindow, assign_labels, poisson_spike_trains, vote
 from pytest_snnbench.verdict import SMOKE_TARGET_SOURCE, Score
 from pytest_snnbench.workload import count_correct
 
-from .image_plugin import STDP_SIZES as SIZES  # the workload's options are declared in image_plugin.py
-from .image_plugin import resolve_stdp_engine
+from ..image_plugin import STDP_SIZES as SIZES  # the workload's options are declared in image_plugin.py
+from ..image_plugin import resolve_stdp_engine
 
 pytestmark = [pytest.mark.image, pytest.mark.stdp, pytest.mark.lif]
 N_CLASSES = 10
@@ -181,7 +181,7 @@ class ImageSTDP(TensorDataWorkload):
         return {**asdict(self.config), "engine": self.engine_name,
                 "network": "bindsnet.models.DiehlAndCook2015",
                 "learning_rule": "bindsnet.learning.MCC_learning.PostPre", "encoding": "poisson (bindsnet)",
-                "one_spike_choice": "pytest_snnbench.diehl_cook.choice (shared by both engines)",
+                "one_spike_choice": "diehl_cook.choice (shared by both engines)",
                 "assignment": "mean spike count per class", "voting": "all activity (mean per class)"}
 
     def data_info(self) -> dict[str, Any]:
