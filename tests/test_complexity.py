@@ -263,3 +263,24 @@ def test_the_gate_and_the_report_read_the_complexity_metrics(tmp_path) -> None:
     run = Run("smoke", [{"name": "test_speech_lif_inference", "extra_info": lif},
                         {"name": "test_speech_lstm_inference", "extra_info": lstm}])
     assert accuracy_against_synops([run], tmp_path / "synops.png").stat().st_size > 0
+
+
+def test_snntorch_synaptic_is_counted_from_its_membrane_not_its_current() -> None:
+    """snnTorch's Synaptic takes (input, syn, mem) and returns (spk, syn, mem): the membrane is the
+    last state. Reading syn as the membrane would count the current's changes as membrane updates."""
+    import snntorch as snn
+    import torch
+
+    from pytest_snnbench.complexity.tally import Tally
+    from pytest_snnbench.complexity.torch_counter import NeuronObserver
+
+    neuron = snn.Synaptic(alpha=0.8, beta=0.95)
+    tally = Tally()
+    observer = NeuronObserver(tally, {"lif": neuron})
+    observer.new_batch()
+    neuron(torch.tensor([0.5, 0.0, 0.0, 0.2]), torch.zeros(4), torch.zeros(4))  # first step: every neuron counts
+    # Then no current, and one charged membrane that decays: one membrane update (syn stays 0, so
+    # reading syn as the membrane would count none).
+    neuron(torch.zeros(4), torch.zeros(4), torch.tensor([0.4, 0.0, 0.0, 0.0]))
+    observer.close()
+    assert tally.membrane_updates["lif"] == 4 + 1

@@ -158,13 +158,15 @@ class NeuronObserver:
         self.seen.clear()
 
     # -- snnTorch neurons (NeuroBench's NeuronHook) -------------------------------------------
+    # snnTorch's neurons take and return their states with the membrane last: Leaky (input, mem) ->
+    # (spk, mem), Synaptic (input, syn, mem) -> (spk, syn, mem).
     def _before_snntorch(self, layer: nn.Module, args: tuple) -> None:
-        membrane = args[1] if len(args) > 1 and isinstance(args[1], torch.Tensor) else getattr(layer, "mem", None)
+        membrane = args[-1] if len(args) > 1 and isinstance(args[-1], torch.Tensor) else getattr(layer, "mem", None)
         layer._snnbench_before = membrane.detach().clone() if isinstance(membrane, torch.Tensor) else None
 
     def _after_snntorch(self, layer: nn.Module, args: tuple, output: Any) -> None:
         spikes = output[0] if isinstance(output, tuple) else output
-        membrane = output[1] if isinstance(output, tuple) and len(output) > 1 else getattr(layer, "mem", None)
+        membrane = output[-1] if isinstance(output, tuple) and len(output) > 1 else getattr(layer, "mem", None)
         before = getattr(layer, "_snnbench_before", None)
         kind = type(layer).__name__
         if getattr(layer, "_reset_mechanism", "subtract") == "zero":
