@@ -109,3 +109,58 @@ def test_the_report_shows_the_spread_over_seeds_of_both_factors() -> None:
     table = seed_spread_table(run)
     assert "image-backprop (cpu, intra 2, inter 2)" in table and "0, 1, 2" in table
     assert "19,200 (12,800 to 25,600, 1 missed; olympic 25,600)" in table
+
+
+def _kept_figures(monkeypatch: pytest.MonkeyPatch) -> list:
+    """The figures the report draws, kept open for inspection."""
+    from pytest_snnbench.report import figures
+
+    kept: list = []
+    monkeypatch.setattr(figures.plt, "close", kept.append)
+    return kept
+
+
+def _inference(workload: str, accuracy: float, synops: float, acs: float) -> dict:
+    return {"schema": "snnbench-record/2", "phase": "inference", "family": workload.rsplit("-", 1)[0],
+            "workload": workload, "accuracy": accuracy, "test_accuracy": accuracy,
+            "complexity": {"available": True, "synaptic_operations": {"effective_macs": synops - acs,
+                                                                      "effective_acs": acs}}}
+
+
+def test_accuracy_against_operations_has_one_panel_per_task_and_keeps_its_labels_inside(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from pytest_snnbench.metrics import REGISTRY
+    from pytest_snnbench.report import figures
+    from pytest_snnbench.report.load import Run
+
+    records = [_inference("image-backprop-inference", 0.97, 5e6, 4e6), _inference("speech-lif-inference", 0.6, 1.5e6, 1e6),
+               _inference("speech-lstm-inference", 0.9, 3e7, 0)]
+    assert all(REGISTRY["synops"].value(r) for r in records)
+    kept = _kept_figures(monkeypatch)
+    figures.accuracy_against_synops([Run("r", [{"name": r["workload"], "extra_info": r} for r in records])],
+                                    tmp_path / "ops.png")
+    axes = kept[0].axes
+    assert sorted(axis.get_title() for axis in axes) == ["image: accuracy against operations",
+                                                         "speech: accuracy against operations"]
+    kept[0].canvas.draw()
+    renderer = kept[0].canvas.get_renderer()
+    for axis in axes:
+        box = axis.get_window_extent(renderer)
+        for text in axis.texts:
+            inside = text.get_window_extent(renderer)
+            assert box.x0 <= inside.x0 and inside.x1 <= box.x1, f"label {text.get_text()!r} leaves its panel"
+
+
+def test_accuracy_against_time_names_the_split_of_each_curve(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from pytest_snnbench.report import figures
+    from pytest_snnbench.report.load import Run
+
+    curve = [{"epoch": 1, "samples": n, "seconds": n / 10, "accuracy": 0.5 + n / 1000, "loss": None, "split": "validation"}
+             for n in (100, 200)]
+    record = {"schema": "snnbench-record/2", "phase": "training", "family": "toy", "workload": "toy-training",
+              "curve": curve, "target_accuracy": 0.6}
+    kept = _kept_figures(monkeypatch)
+    figures.accuracy_against_time([Run("r", [{"name": "test_toy_training", "extra_info": record}])], tmp_path / "t.png")
+    axis = kept[0].axes[0]
+    assert axis.get_ylabel() == "validation accuracy (%)"
+    assert "test_toy_training (validation)" in [text.get_text() for text in axis.get_legend().get_texts()]

@@ -20,7 +20,15 @@ def _label(run: Run, name: str, many_runs: bool) -> str:
     return f"{run.label}: {name}" if many_runs else name
 
 
+def _split_of(curve: list[dict[str, Any]]) -> str:
+    """The split a curve was measured on (each point says; "mixed" if they differ)."""
+    splits = {point.get("split", "validation") for point in curve}
+    return splits.pop() if len(splits) == 1 else "mixed"
+
+
 def accuracy_against_time(runs: Sequence[Run], path: Path) -> Path | None:
+    """Training curves, one panel per workload family; each curve labelled with its split (the
+    checks run on validation: targets are decided there, never on test)."""
     families: dict[str, list[tuple[str, dict[str, Any]]]] = defaultdict(list)
     for run in runs:
         for name, record in run.records.items():
@@ -30,15 +38,18 @@ def accuracy_against_time(runs: Sequence[Run], path: Path) -> Path | None:
         return None
     figure, axes = plt.subplots(1, len(families), figsize=(5.5 * len(families), 4.2), squeeze=False)
     for axis, (family, lines) in zip(axes[0], sorted(families.items())):
+        splits = set()
         for label, record in lines:
             curve = record["curve"]
+            split = _split_of(curve)
+            splits.add(split)
             axis.plot([p["seconds"] for p in curve], [100 * p["accuracy"] for p in curve], marker="o",
-                      markersize=3, label=label)
+                      markersize=3, label=f"{label} ({split})")
         target = 100 * lines[0][1]["target_accuracy"]
         axis.axhline(target, color="grey", linestyle="--", linewidth=1, label=f"target {target:g} %")
         axis.set_xscale("log")
         axis.set_xlabel("time since start of training (s, log scale)")
-        axis.set_ylabel("test accuracy (%)")
+        axis.set_ylabel(f"{splits.pop() if len(splits) == 1 else 'check'} accuracy (%)")
         axis.set_title(family)
         axis.grid(True, which="both", alpha=0.3)
         axis.legend(fontsize=7)
@@ -119,28 +130,46 @@ def thread_scaling(runs: Sequence[Run], path: Path) -> Path | None:
     return path
 
 
+def _task(record: dict[str, Any]) -> str:
+    """The task a workload solves ("image", "speech"): accuracies are comparable only within one."""
+    return str(record.get("family") or record.get("workload") or "").split("-")[0] or "other"
+
+
 def accuracy_against_synops(runs: Sequence[Run], path: Path) -> Path | None:
     """Test accuracy against effective synaptic operations per sample, one point per inference
-    workload, spiking and non-spiking together (the LSTM against LIF and LSNN: the paper's question)."""
-    points = []
+    workload, spiking and non-spiking together (the LSTM against LIF and LSNN: the paper's question),
+    one panel per task: an image accuracy and a speech accuracy are not on one scale."""
+    panels: dict[str, list[tuple[str, float, float, bool]]] = defaultdict(list)
     for run in runs:
-        for name, record in run.records.items():
+        for record in run.records.values():
             synops = REGISTRY["synops"].value(record)
             accuracy = REGISTRY["accuracy"].value(record)
             if record.get("phase") == "inference" and synops and accuracy is not None:
                 acs = record["complexity"]["synaptic_operations"].get("effective_acs") or 0
-                points.append((_label(run, record["workload"], len(runs) > 1), synops, 100 * accuracy, acs > 0))
-    if not points:
+                panels[_task(record)].append((_label(run, record["workload"], len(runs) > 1), synops,
+                                              100 * accuracy, acs > 0))
+    if not panels:
         return None
-    figure, axis = plt.subplots(figsize=(6.5, 4.5))
-    for label, synops, accuracy, spiking in points:
-        axis.scatter(synops, accuracy, marker="o" if spiking else "s", color="tab:blue" if spiking else "tab:red")
-        axis.annotate(label, (synops, accuracy), fontsize=7, xytext=(4, 3), textcoords="offset points")
-    axis.set_xscale("log")
-    axis.set_xlabel("effective synaptic operations per sample (MACs + ACs, log scale)")
-    axis.set_ylabel("test accuracy (%)")
-    axis.set_title("accuracy against synaptic operations (circles: spiking, squares: not)")
-    axis.grid(True, which="both", alpha=0.3)
+    figure, axes = plt.subplots(1, len(panels), figsize=(6.0 * len(panels), 4.6), squeeze=False)
+    for axis, (task, points) in zip(axes[0], sorted(panels.items())):
+        for label, synops, accuracy, spiking in points:
+            axis.scatter(synops, accuracy, marker="o" if spiking else "s", color="tab:blue" if spiking else "tab:red",
+                         label="spiking" if spiking else "not spiking")
+        axis.set_xscale("log")
+        axis.margins(x=0.3, y=0.15)  # room for the labels inside the axes
+        low, high = axis.get_xlim()
+        middle = (low * high) ** 0.5
+        for label, synops, accuracy, _ in points:
+            right = synops > middle  # labels point inwards, so that none is cut at an edge
+            axis.annotate(label, (synops, accuracy), fontsize=7, xytext=(-4 if right else 4, 3),
+                          textcoords="offset points", ha="right" if right else "left")
+        handles, names = axis.get_legend_handles_labels()
+        unique = dict(zip(names, handles))
+        axis.legend(unique.values(), unique.keys(), fontsize=7)
+        axis.set_xlabel("effective synaptic operations per sample\n(MACs + ACs, log scale)")
+        axis.set_ylabel("test accuracy (%)")
+        axis.set_title(f"{task}: accuracy against operations")
+        axis.grid(True, which="both", alpha=0.3)
     figure.tight_layout()
     figure.savefig(path, dpi=110)
     plt.close(figure)
