@@ -68,12 +68,8 @@ class TriangleSpike(torch.autograd.Function):
         return grad * ctx.alpha * torch.relu(1.0 - shifted.abs()), None
 
 
-def triangle_spike(shifted: torch.Tensor, alpha: float) -> torch.Tensor:
-    return TriangleSpike.apply(shifted, alpha)
-
-
 class Triangle:
-    """``triangle_spike`` of a given height as a one-argument callable (a framework's surrogate)."""
+    """``TriangleSpike`` of a given height as a one-argument callable (a framework's surrogate)."""
 
     def __init__(self, alpha: float) -> None:
         self.alpha = alpha

@@ -6,7 +6,7 @@ mem = beta * mem + syn. With alpha = 1 - dt/tau_syn (0.8), beta = 1 - dt/tau_mem
 input scaled by dt/tau_mem (0.05), syn is 0.05 times Norse's current and mem is Norse's v (up to
 rounding: snnTorch rounds 0.95 v + 0.05 i where Norse rounds v + 0.05 (i - v)). Two parts of the
 paper's neuron snnTorch cannot say itself, so they are given to it: the surrogate (Norse's
-triangle, ``network.TriangleSpike``, as ``spike_grad``; snnTorch's ``triangular`` is a constant
+triangle, ``network.Triangle``, as ``spike_grad``; snnTorch's ``triangular`` is a constant
 +-1 gradient) and the reset. snnTorch's reset to zero in the firing step (``reset_delay=False``)
 keeps the spike in the graph (mem - spk * mem), where Norse detaches it; its delayed reset zeroes
 the next step's membrane, new input included. So the neuron runs with ``reset_mechanism="none"``
