@@ -93,7 +93,8 @@ class RecurrentCells(nn.Module):
         self.recurrent_weights = recurrent_weights(hidden_size)
 
     def initial_state(self, like: torch.Tensor) -> object:
-        raise NotImplementedError
+        """At rest: a current and a membrane of zeros (a framework keeping its own state overrides it)."""
+        return torch.zeros_like(like), torch.zeros_like(like)
 
     def step(self, drive: torch.Tensor, state: object) -> tuple[torch.Tensor, object, torch.Tensor]:
         """(spikes, next state, membrane after the step) for the drive x[t] + W_rec z[t-1]."""

@@ -37,9 +37,6 @@ class SynapticRecurrent(RecurrentCells):
         self.neuron = snn.Synaptic(alpha=config.current_decay, beta=config.membrane_decay, threshold=config.v_th,
                                    spike_grad=Triangle(config.surrogate_alpha), reset_mechanism="none")
 
-    def initial_state(self, like: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        return torch.zeros_like(like), torch.zeros_like(like)
-
     def step(self, drive: torch.Tensor, state: tuple[torch.Tensor, torch.Tensor]):
         syn, mem = state
         spikes, syn, mem = self.neuron(drive * self.input_scale, syn, mem)

@@ -32,9 +32,6 @@ class LIFStepRecurrent(RecurrentCells):
         self.tau, self.v_th, self.current_decay = config.tau_mem / config.dt, config.v_th, config.current_decay
         self.surrogate = Triangle(config.surrogate_alpha)
 
-    def initial_state(self, like: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        return torch.zeros_like(like), torch.zeros_like(like)
-
     def step(self, drive: torch.Tensor, state: tuple[torch.Tensor, torch.Tensor]):
         current, v = state
         current = drive + current
