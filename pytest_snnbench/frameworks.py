@@ -40,8 +40,8 @@ class Framework:
             return None
 
     def runnable(self, model: "torch.nn.Module") -> "torch.nn.Module":
-        """What the workload calls: ``model`` itself, or compiled (``NAME+compile``). A workload calls
-        it again after ``distribute()``, so that a compiled network runs the data-parallel wrapper."""
+        """What the workload calls: ``model`` itself, or compiled (``NAME+compile``); through
+        ``RunsOnFramework.network``, which follows ``distribute()``."""
         import torch
 
         return torch.compile(model) if self.compiled else model
@@ -51,6 +51,26 @@ class Framework:
         return {"framework": self.name, "framework_version": self.version, "compiled": self.compiled,
                 "framework_equal": bool(self.module.EQUAL), "framework_mapping": self.module.MAPPING,
                 "framework_is_paper": self.is_paper}
+
+
+class RunsOnFramework:
+    """For a workload whose ``model`` runs through a ``framework``: ``network`` is what its steps call,
+    the model as the framework runs it (compiled for ``NAME+compile``). It is made again whenever
+    ``model`` is replaced, as ``distribute()`` does with its data-parallel wrapper, so that a compiled
+    network runs the wrapper. The optimiser holds the model's own parameters, which both run."""
+
+    framework: Framework
+    model: "torch.nn.Module"
+
+    @property
+    def network(self) -> "torch.nn.Module":
+        made_for, network = self.__dict__.get("_network", (None, None))
+        if made_for is not self.model:
+            network = self.framework.runnable(self.model)
+            # Kept as a pair, so that distribute() (which replaces attributes holding a trained
+            # module) does not mistake it for the model.
+            self.__dict__["_network"] = (self.model, network)
+        return network
 
 
 def split(name: str) -> tuple[str, bool]:

@@ -28,6 +28,7 @@ import torch
 
 from pytest_snnbench import Batch, TensorDataWorkload, WorkloadContext
 from pytest_snnbench.data import mnist_splits
+from pytest_snnbench.frameworks import RunsOnFramework
 
 from . import frameworks
 from .config import CONFIGS, TARGET_SOURCES, Config  # noqa: F401  (Config: tests resize the smoke scale)
@@ -36,7 +37,7 @@ from .network import ConvSNN
 pytestmark = [pytest.mark.image, pytest.mark.backprop]
 
 
-class ImageBackprop(TensorDataWorkload):
+class ImageBackprop(RunsOnFramework, TensorDataWorkload):
     name = "image-backprop"
 
     def __init__(self, context: WorkloadContext, framework: str = frameworks.PAPER) -> None:
@@ -58,16 +59,10 @@ class ImageBackprop(TensorDataWorkload):
         self.batch_size, self.eval_batch_size = self.config.batch_size, self.config.eval_batch_size
         self.model = ConvSNN(self.framework.module.make_neuron, self.config.beta, self.config.surrogate_slope).to(
             self.device, memory_format=torch.channels_last)
-        # The optimiser holds the parameters themselves; a compiled wrapper runs the same ones.
-        self.network = self.framework.runnable(self.model)
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=self.config.learning_rate,
                                           betas=self.config.betas)
         self.loss = SF.ce_rate_loss()
         self.shuffle = context.generator()
-
-    def distribute(self) -> None:
-        super().distribute()
-        self.network = self.framework.runnable(self.model)  # compiled around the data-parallel wrapper
 
     def hyperparameters(self) -> dict[str, Any]:
         # The framework's name and whether it is compiled define the computation; its version, its

@@ -36,6 +36,7 @@ from torch import nn
 from pytest_snnbench import Batch, TensorDataWorkload, WorkloadContext
 from pytest_snnbench.data import speech_commands_on_device
 from pytest_snnbench.data.splits import balanced_first, balanced_subset
+from pytest_snnbench.frameworks import RunsOnFramework
 from pytest_snnbench.verdict import SMOKE_TARGET_SOURCE
 
 from . import frameworks
@@ -49,7 +50,7 @@ RECURRENT_LAYERS = {"lif": "recurrent current-based LIF, reset to 0, no autapses
 
 
 # -- the workloads (options: speech_plugin.py; the framework axis: framework_plugin.py) ----------------
-class SpeechWorkload(TensorDataWorkload):
+class SpeechWorkload(RunsOnFramework, TensorDataWorkload):
     """``task``: "snnbench" (the paper's), "35" words or the "12"-class task; ``epochs``: the epoch
     budget (None: the config's)."""
 
@@ -84,8 +85,6 @@ class SpeechWorkload(TensorDataWorkload):
             setattr(self, f"{split}_labels", part.labels[chosen])
         self.batch_size, self.eval_batch_size = self.config.batch_size, self.config.eval_batch_size
         self.model = build_model(self.framework.module.make_recurrent, self.config, len(self.classes)).to(self.device)
-        # The optimiser holds the parameters themselves; a compiled wrapper runs the same ones.
-        self.network = self.framework.runnable(self.model)
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=self.config.learning_rate)
         self.build_schedules()
         self.shuffle = context.generator()  # training order only; the test order is fixed
@@ -96,10 +95,6 @@ class SpeechWorkload(TensorDataWorkload):
         steps = self.max_epochs * self.steps_per_epoch()
         self.schedule = (torch.optim.lr_scheduler.CosineAnnealingLR(self.optimizer, steps)
                          if self.config.cosine_schedule else None)
-
-    def distribute(self) -> None:
-        super().distribute()
-        self.network = self.framework.runnable(self.model)  # compiled around the data-parallel wrapper
 
     def hyperparameters(self) -> dict[str, Any]:
         config = asdict(self.config)
