@@ -21,7 +21,7 @@ import pytest
 COMPILED = "+compile"
 PAPER = "paper"  # the name that means "this workload's own framework, the paper's"
 # Libraries beyond the design card's are optional: ``pip install pytest-snnbench[EXTRA]``.
-EXTRAS = {"sinabs": "sinabs", "spikingjelly": "spikingjelly"}
+EXTRAS = {"sinabs": "sinabs", "spikingjelly": "spikingjelly", "rockpool": "rockpool"}
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,8 @@
 From the same weights and the same input batch, over a whole forward and backward pass of the full
 network (recurrent layer, readout, loss): a framework marked equal (``EQUAL``) must give the same
 spikes at every step, the same loss, and every trained parameter's gradient within 1e-5 of the
-paper's, relative to that gradient's largest entry. docs/frameworks.md gives each mapping.
+paper's, relative to that gradient's largest entry. A framework marked not equal must really differ
+(or the mark is wrong) and is measured: how many spikes agree. docs/frameworks.md gives each mapping.
 """
 from __future__ import annotations
 
@@ -73,7 +74,15 @@ def test_each_framework_is_equal_to_the_paper_or_marked_and_measured(neuron: str
         assert 0.02 < rate < 0.5, f"the comparison means something only if the layer spikes (rate {rate:.3f})"
     theirs_spikes, theirs_loss, theirs_grads = forward_and_backward(build(neuron, name, state))
     assert theirs_spikes.shape == spikes.shape
-    assert frameworks.CATALOGS[neuron].load(name).module.EQUAL
+    if not frameworks.CATALOGS[neuron].load(name).module.EQUAL:
+        agreement = float((theirs_spikes == spikes).float().mean())
+        assert agreement < 1.0, f"{name} is marked not equal but gives the paper's spikes: mark it equal"
+        # Until the first reset every mapping computes the same integration: the first step any
+        # neuron fires agrees (up to a spike that rounding may flip).
+        first = int(spikes.flatten(1).any(1).float().argmax())
+        assert torch.equal(theirs_spikes[:first], spikes[:first])
+        assert float((theirs_spikes[first] == spikes[first]).float().mean()) >= 0.99
+        return
     steps_differing = [t for t in range(STEPS) if not torch.equal(spikes[t], theirs_spikes[t])]
     assert not steps_differing, f"{name}: spikes differ at steps {steps_differing}"
     torch.testing.assert_close(theirs_loss, loss, rtol=1e-6, atol=0)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 # Every framework some workload implements ("paper": each workload's own, the paper's).
-FRAMEWORKS = ("paper", "snntorch", "torch", "norse", "sinabs", "spikingjelly")
+FRAMEWORKS = ("paper", "snntorch", "torch", "norse", "sinabs", "spikingjelly", "rockpool")
 COMPILED = "+compile"
 
 
@@ -28,7 +28,7 @@ def pytest_snnbench_add_options(options) -> None:
     options.add("--snnbench-framework", default="paper", parse=framework_names, metavar="NAME[,NAME...]",
                 help="Framework of the supervised workloads: paper (default: each workload's own, the paper's: "
                      "snnTorch for Image-Backprop, Norse for Speech-LIF and Speech-LSNN, torch for the LSTM), "
-                     "snntorch, norse, torch (our plain-torch neuron), sinabs or spikingjelly, each optionally "
+                     "snntorch, norse, torch (our plain-torch neuron), sinabs, spikingjelly or rockpool, each optionally "
                      "NAME+compile (torch.compile). Several run side by side; a workload not implemented in "
                      "one is skipped with the reason. docs/frameworks.md says which are proven equal to the "
                      "paper's. Optional libraries: pip install 'pytest-snnbench[all-frameworks]'.")

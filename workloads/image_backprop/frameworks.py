@@ -11,7 +11,7 @@ from pytest_snnbench.frameworks import Catalog, Framework
 CATALOG = Catalog(
     workload="Image-Backprop", package=__package__, paper="snntorch",  # the paper's: the default, the ratios' reference
     modules={"snntorch": "via_snntorch", "torch": "via_torch", "norse": "via_norse", "sinabs": "via_sinabs",
-             "spikingjelly": "via_spikingjelly"})
+             "spikingjelly": "via_spikingjelly", "rockpool": "via_rockpool"})
 PAPER = CATALOG.paper
 MODULES = CATALOG.modules
 

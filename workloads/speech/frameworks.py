@@ -13,12 +13,13 @@ _NOT_AN_SNN = "the LSTM baseline is torch.nn.LSTM in every framework; run it as 
 
 LIF = Catalog(workload="Speech-LIF", package=__package__, paper="norse",
               modules={"norse": "via_norse_lif", "snntorch": "via_snntorch_lif", "spikingjelly": "via_spikingjelly_lif",
-                       "sinabs": "via_sinabs_lif"},
+                       "sinabs": "via_sinabs_lif", "rockpool": "via_rockpool_lif"},
               absent={"torch": "the paper's layer already runs as plain torch around Norse's threshold (norse)"})
 LSNN = Catalog(workload="Speech-LSNN", package=__package__, paper="norse", modules={"norse": "via_norse_lsnn"},
                absent={"snntorch": f"snnTorch 1.0: {_NO_LSNN}", "spikingjelly": f"SpikingJelly 2.0: {_NO_LSNN}",
                        "sinabs": "not implemented (Sinabs 3.1 has an adaptive LIF, ALIF, not yet mapped onto Norse's LSNN)",
+                       "rockpool": f"Rockpool 3.1: {_NO_LSNN} (its aLIFTorch adapts by an inhibitory current instead)",
                        "torch": "the paper's layer already runs as plain torch around Norse's threshold (norse)"})
 LSTM = Catalog(workload="Speech-LSTM", package=__package__, paper="torch", modules={"torch": "via_torch_lstm"},
-               absent={name: _NOT_AN_SNN for name in ("norse", "snntorch", "spikingjelly", "sinabs")})
+               absent={name: _NOT_AN_SNN for name in ("norse", "snntorch", "spikingjelly", "sinabs", "rockpool")})
 CATALOGS = {"lif": LIF, "lsnn": LSNN, "lstm": LSTM}
