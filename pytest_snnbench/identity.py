@@ -7,8 +7,8 @@ not compared unless asked for) and the scaling comparison. Every record stores i
 
 The fields: the code's hash, the workload and every hyper-parameter of its configuration, the data
 and split fingerprints, the engine, the framework (its version, compiled or not), the speech task,
-seed, scale, device, both thread counts (float rounding changes with them), the world size and batch rule of a data-parallel run, and the package
-versions. The machine (CPU model, speed) is deliberately not part of it: comparing machines is what a
+seed, scale, device, both thread counts (float rounding changes with them), the world size and batch rule of a data-parallel run, the
+epoch budget of a convergence run, and the package versions. The machine (CPU model, speed) is deliberately not part of it: comparing machines is what a
 benchmark is for. The gate also ignores ``code``, because comparing commits is what a regression gate
 is for; the cache and the checkpoints do not.
 """
@@ -49,7 +49,7 @@ class RunIdentity:
               seed: int, scale: str, device: str, intra_op_threads: int | None, inter_op_threads: int | None,
               world_size: int = 1, batch_rule: str | None = None, packages: Mapping[str, Any] | None = None,
               code: str | None = None, python: str | None = None,
-              framework_version: str | None = None) -> "RunIdentity":
+              framework_version: str | None = None, budget_epochs: int | None = None) -> "RunIdentity":
         return cls(canonical({
             "code": code,
             "workload": workload,
@@ -69,6 +69,8 @@ class RunIdentity:
             # Only where a workload offers several frameworks: the others' identities stay as they were.
             **({"framework": hyperparameters["framework"], "compiled": hyperparameters.get("compiled"),
                 "framework_version": framework_version} if "framework" in hyperparameters else {}),
+            # Only for a convergence run (--snnbench-budget=epochs:N): a time-to-target run's stays as it was.
+            **({"budget_epochs": budget_epochs} if budget_epochs else {}),
         }))
 
     @classmethod

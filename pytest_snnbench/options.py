@@ -62,6 +62,7 @@ class SnnbenchOptions:
     dist_timeout: float = 300.0
     global_batch: str = "fixed"
     inference_passes: int = 1  # timed passes over the test set; the record's time is the fastest
+    epoch_budget: int | None = None  # --snnbench-budget=epochs:N, train all N (convergence); None: stop at the target
 
     @property
     def runs_in_child_processes(self) -> bool:
@@ -108,6 +109,12 @@ def add_options(parser: pytest.Parser) -> None:
                     help="Time each inference N times in the same process (after the warm-up) and record the "
                          "fastest pass as its time (all passes are kept): less noise on a shared runner "
                          "(snnbench-ab uses it). Accuracy and the verdict come from the first pass. Default 1.")
+    group.addoption("--snnbench-budget", default="target", metavar="target|epochs:N",
+                    help="target (default): train until the validation accuracy reaches the target (time to "
+                         "target). epochs:N: train all N epochs without stopping at the target (the paper's "
+                         "convergence runs: 10 epochs of MNIST), checking the whole validation split each "
+                         "time; the record keeps the whole curve, time to target from the same run, the epoch "
+                         "of convergence and the accuracy's mean and spread after it.")
     group.addoption("--snnbench-compare-fail", default=None, metavar="EXPR",
                     help="Fail the session if a recorded metric moved beyond its bound against the run that "
                          "--benchmark-compare (or --snnbench-baseline) loads, e.g. accuracy:spread,footprint:exact,"
@@ -196,6 +203,18 @@ def _list_option(config: pytest.Config, name: str, minimum: int) -> tuple[int, .
     if len(set(values)) != len(values):
         raise pytest.UsageError(f"{flag}={raw} repeats a value.")
     return values
+
+
+def parse_budget(text: str) -> int | None:
+    """--snnbench-budget: ``target`` -> None (stop at the target), ``epochs:N`` -> N."""
+    value = str(text).strip().lower()
+    if value == "target":
+        return None
+    kind, _, count = value.partition(":")
+    if kind == "epochs" and count.isdigit() and int(count) >= 1:
+        return int(count)
+    raise pytest.UsageError(f"--snnbench-budget={text!r} is unknown; use target (stop at the target, the "
+                            "default) or epochs:N with N a whole number from 1, e.g. epochs:10 (the paper's budget).")
 
 
 def parse_device(text: str) -> str:
@@ -326,6 +345,7 @@ def parse_options(config: pytest.Config) -> SnnbenchOptions:
         baseline=baseline_path,
         compare_any_identity=bool(config.getoption("snnbench_compare_any_identity")),
         inference_passes=_int_option(config, "snnbench_inference_passes", 1) or 1,
+        epoch_budget=parse_budget(config.getoption("snnbench_budget")),
         **distributed,
     )
 

@@ -20,6 +20,7 @@ import torch
 
 from .baselines import Baselines, class_counts, majority_class_accuracy
 from .checkpoint import CheckpointRefused, Checkpoints, TrainingInterrupted, checkpoint_name, saved_identity
+from . import convergence
 from .complexity import measure_inference, measure_training
 from .data import DataSetError
 from .determinism import seed_everything
@@ -204,9 +205,13 @@ class WorkloadRunner:
             # Building loads data sets: a download shows its progress instead of being captured.
             # Rank 0 builds first: it downloads and writes the caches that the others then read.
             with capture.global_and_fixture_disabled() if capture else contextlib.nullcontext(), world.main_first():
-                return workload_type(dataclasses.replace(self.context, world=world), **(settings or {}))
+                workload = workload_type(dataclasses.replace(self.context, world=world), **(settings or {}))
         except DataSetError as error:
             message = str(error)
+        else:
+            if self.options.epoch_budget:  # a convergence run: every copy trains the same whole budget
+                workload.train_for_epochs(self.options.epoch_budget)
+            return workload
         # One clear message, no traceback from deep inside torchvision; the session stops after it.
         self.request.session.shouldstop = f"data set unavailable for {getattr(workload_type, 'name', workload_type)}"
         pytest.fail(message, pytrace=False)
@@ -248,7 +253,8 @@ class WorkloadRunner:
             intra_op_threads=torch.get_num_threads(), inter_op_threads=torch.get_num_interop_threads(),
             world_size=world.size, batch_rule=world.batch_rule if world.distributed else None,
             packages=package_versions(), code=code_fingerprint(inspect.getfile(type(workload))),
-            framework_version=framework_fields(workload)["framework_version"])
+            framework_version=framework_fields(workload)["framework_version"],
+            budget_epochs=self.options.epoch_budget)
 
     # Execution settings: the same model trained with other ones is still that model for inference
     # (the cache falls back to it, and says so), though not the same run.
@@ -458,7 +464,7 @@ class WorkloadRunner:
         def timed() -> TrainingOutcome:
             began = time.perf_counter()
             result = train_to_target(workload, self.device, progress=progress, checkpoints=checkpoints,
-                                     resume=resume, meter=meter)
+                                     resume=resume, meter=meter, stop_at_target=self.options.epoch_budget is None)
             if isinstance(timer, SegmentClock):
                 timer.report(began, result.seconds)
             return result
@@ -486,6 +492,9 @@ class WorkloadRunner:
         record["test_interval"] = (Interval.of_score(test_accuracy).as_record()
                                    if getattr(test_accuracy, "total", None) else None)
         record["reference_convergence"] = judge_convergence(workload, record)
+        record["budget"] = ({"mode": "epochs", "epochs": self.options.epoch_budget} if self.options.epoch_budget
+                            else {"mode": "target"})
+        record["convergence"] = convergence.summary(outcome.curve, self.options.epoch_budget)
         record["reference_spread"] = reference_spread(workload, record)
         record["distributed"] = self._distributed_record(workload, training=True)
         record["checkpoint_every_s"] = self.options.checkpoint_every if checkpoints else 0.0
@@ -536,7 +545,7 @@ class WorkloadRunner:
                 trainer.distribute()
             outcome = train_to_target(trainer, self.device, progress=self._progress(
                 f"{workload.name}-training (untimed, for inference)", workload.target_accuracy,
-                workload.sample_budget()))
+                workload.sample_budget()), stop_at_target=self.options.epoch_budget is None)
             if outcome.status == DIVERGED:
                 pytest.fail(f"{workload.name}: training the model for inference diverged: {outcome.divergence}."
                             f"\n{outcome.curve.format()}", pytrace=False)

@@ -124,8 +124,13 @@ class _Run:
 def train_to_target(workload: Workload, device: torch.device,
                     on_evaluation: Callable[[CurvePoint], None] | None = None,
                     progress: Progress | None = None, checkpoints: Checkpoints | None = None,
-                    resume: dict[str, Any] | None = None, meter: Any = None) -> TrainingOutcome:
+                    resume: dict[str, Any] | None = None, meter: Any = None,
+                    stop_at_target: bool = True) -> TrainingOutcome:
     """Train until the validation accuracy reaches the workload's target or its epoch budget runs out.
+
+    ``stop_at_target=False`` (convergence runs, ``--snnbench-budget=epochs:N``) trains the whole
+    budget instead; the status is still ``reached`` if any check reached the target, and the curve's
+    first point at the target still gives the time to target.
 
     Evaluations run every ``eval_every_samples`` training samples and at the end of each epoch,
     and count towards the time, as MLPerf's time to accuracy does. A NaN or infinite loss ends
@@ -252,7 +257,7 @@ def train_to_target(workload: Workload, device: torch.device,
                     return finish(DIVERGED, epoch, diverged)
                 point = run.evaluate(epoch)
                 evaluated(point)
-                if point.accuracy >= workload.target_accuracy:
+                if stop_at_target and point.accuracy >= workload.target_accuracy:
                     return finish(REACHED, epoch)
             now = time.perf_counter()  # one clock read per step; work only when something is due
             if now >= alarm.at:
@@ -279,9 +284,9 @@ def train_to_target(workload: Workload, device: torch.device,
                 return finish(DIVERGED, epoch, diverged)
             point = run.evaluate(epoch)
             evaluated(point)
-            if point.accuracy >= workload.target_accuracy:
+            if stop_at_target and point.accuracy >= workload.target_accuracy:
                 return finish(REACHED, epoch)
-    return finish(MISSED, epoch)
+    return finish(REACHED if run.curve.reached else MISSED, epoch)
 
 
 def _diverged(value: float, since: int, step: int, epoch: int, samples: int) -> str:

@@ -125,6 +125,11 @@ class Workload(ABC):
         self.device = context.device
 
     # -- configuration --------------------------------------------------------------------
+    def train_for_epochs(self, epochs: int) -> None:
+        """A convergence run (``--snnbench-budget=epochs:N``): the budget becomes ``epochs``, all of
+        them trained (the loop does not stop at the target). Called right after construction."""
+        self.max_epochs = epochs
+
     @abstractmethod
     def hyperparameters(self) -> dict[str, Any]:
         """Everything that defines what is computed: recorded with each result, keys the model cache."""
@@ -295,6 +300,18 @@ class TensorDataWorkload(Workload):
     # a lucky subset (the verdict rule, pytest_snnbench.verdict).
     check_samples: int | None = None
     data_parallel = True
+
+    def train_for_epochs(self, epochs: int) -> None:
+        """Also: every check measures the whole validation split (no screen), so that every point
+        of the curve, and the spread after convergence, is measured on the same samples; and the
+        learning-rate schedules are rebuilt to span the new budget."""
+        super().train_for_epochs(epochs)
+        self.check_samples = None
+        for value in vars(self).values():
+            if isinstance(value, torch.optim.Optimizer):
+                for group in value.param_groups:
+                    group.pop("initial_lr", None)  # a scheduler built anew takes its base rate from here
+        self._rebuild_schedules()
 
     def evaluate(self) -> float:
         """The check: the first ``check_samples`` validation samples, confirmed on all of them when

@@ -33,6 +33,8 @@ def test_strict_markers_accept_workload_markers(pytester: pytest.Pytester) -> No
     (["--intra-op-threads=two"], "*--intra-op-threads='two' is not a whole number*"),
     (["--inter-op-threads=0"], "*--inter-op-threads=0: every value must be at least 1*"),
     (["--snnbench-seed=-1"], "*--snnbench-seed=-1 must be at least 0*"),
+    (["--snnbench-budget=10"], "*--snnbench-budget='10' is unknown; use target*or epochs:N*"),
+    (["--snnbench-budget=epochs:0"], "*--snnbench-budget='epochs:0' is unknown*"),
     # Options that the bundled workloads declare through pytest_snnbench_add_options:
     (["--snnbench-stdp-sizes=100,500"], "*--snnbench-stdp-sizes='100,500': give a comma-separated list from*"),
     (["--snnbench-stdp-batch=0"], "*--snnbench-stdp-batch='0': must be at least 1*"),

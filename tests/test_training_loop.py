@@ -50,6 +50,19 @@ def test_evaluates_every_interval_and_at_epoch_end(context: WorkloadContext) -> 
     assert all(p.loss is not None and p.loss > 0 for p in outcome.curve.points)
 
 
+def test_a_convergence_run_trains_the_whole_budget_past_the_target(context: WorkloadContext) -> None:
+    """--snnbench-budget=epochs:N: no stop at the target; the same run's first check at the target
+    is where time to target is read, and it is the stopping run's stop (same seed, same curve)."""
+    stopping = train_to_target(fresh(context), CPU)
+    whole = train_to_target(fresh(context, max_epochs=3), CPU, stop_at_target=False)
+    assert whole.status == REACHED and whole.epochs == 3 and whole.samples == 3 * 192
+    assert whole.curve.points[-1].epoch == 3 and len(whole.curve.points) > len(stopping.curve.points)
+    hit, stop = whole.curve.first_reaching, stopping.curve.points[-1]
+    assert (hit.samples, hit.accuracy) == (stop.samples, stop.accuracy)
+    missed = train_to_target(fresh(context, max_epochs=2, target_accuracy=1.01), CPU, stop_at_target=False)
+    assert missed.status == MISSED and missed.epochs == 2
+
+
 def test_nan_loss_stops_at_the_next_read_and_keeps_the_curve(context: WorkloadContext) -> None:
     """The loss is read at evaluations (here every 4 steps) and every LOSS_READ_EVERY steps, never per
     step: a NaN at step 7 is caught before the evaluation after step 8, which does not run."""
@@ -100,6 +113,23 @@ def test_several_timed_passes_count_the_fastest_and_the_first_passes_accuracy() 
     assert (best.seconds, best.accuracy, best.correct, best.samples) == (1.0, 0.5, 5, 10)
     with pytest.raises(ValueError, match="no inference pass"):
         training.timed_passes_outcome([])
+
+
+def test_a_convergence_run_is_recorded_with_its_budget_and_its_own_identity(toy_session, pytester) -> None:
+    from tests.conftest import read_records
+
+    toy_session("-m", "training", "--snnbench-budget=epochs:2", "--benchmark-json=whole.json").assert_outcomes(passed=1)
+    record = read_records(pytester.path / "whole.json")["test_toy_training"]
+    assert record["budget"] == {"mode": "epochs", "epochs": 2} and record["epochs_started"] == 2
+    assert record["identity"]["fields"]["budget_epochs"] == 2
+    convergence = record["convergence"]
+    assert convergence["available"] and convergence["budget_epochs"] == 2 and convergence["epochs_trained"] == 2
+    assert convergence["first_reached"]["samples"] == record["samples_to_target"]
+    assert convergence["checks_after"] >= 1 and 0 <= convergence["accuracy_mean_after"] <= 1
+    toy_session("-m", "training", "--benchmark-json=stop.json").assert_outcomes(passed=1)
+    stopping = read_records(pytester.path / "stop.json")["test_toy_training"]
+    assert stopping["budget"] == {"mode": "target"} and "budget_epochs" not in stopping["identity"]["fields"]
+    assert stopping["convergence"]["available"] is False and stopping["samples_to_target"] == record["samples_to_target"]
 
 
 def test_inference_passes_are_timed_in_one_process_and_recorded(toy_session, pytester) -> None:
