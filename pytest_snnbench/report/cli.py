@@ -1,4 +1,5 @@
-"""snnbench-report RUN.json [OTHER.json ...] -o DIR: figures and an HTML page from stored runs."""
+"""snnbench-report RUN.json [OTHER.json ...] -o DIR: figures and an HTML page from stored runs;
+with --paper, the paper's claims beside ours (report/paper.py)."""
 from __future__ import annotations
 
 import argparse
@@ -17,6 +18,10 @@ def main(argv: list[str] | None = None) -> int:
                     "first and the last are compared side by side.")
     parser.add_argument("runs", nargs="+", type=Path, metavar="RUN.json")
     parser.add_argument("-o", "--output", type=Path, required=True, metavar="DIR", help="folder to write into")
+    parser.add_argument("--paper", action="store_true",
+                        help="also write paper.md and paper.html: every claim of the SNNBench paper, one row each, "
+                             "with its figure, ours from these runs, and whether it agrees (a later run given "
+                             "overrides an earlier one's record of the same workload)")
     args = parser.parse_args(argv)
     try:
         runs = [load_run(path) for path in args.runs]
@@ -24,6 +29,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"snnbench-report: {error}", file=sys.stderr)
         return 2
     written = write_report(runs, args.output)
+    if args.paper:
+        from .paper import write_paper_report
+
+        written.update(write_paper_report(runs, args.output))
     for path in written.values():
         print(path)
     return 0

@@ -1,0 +1,362 @@
+"""``snnbench-report --paper``: the paper's claims, one row each, beside ours from stored runs.
+
+Each claim is one small definition: where the paper makes it, its figure, and how ours is read
+from the records (``Claim.read``). A row says agrees, differs (with the reason) or not measured
+(with the run that would measure it). Accuracy claims agree within ``ACCURACY_TOLERANCE`` of the
+paper's figure; ratios within a factor ``RATIO_TOLERANCE``; the thresholds of the stability claim
+are the paper's own. The paper's figures are the text's (SNNBench, BenchCouncil Transactions 2023,
+sections 4.2 to 4.4); Table 5's cells did not survive in the text we have, so its rows use the
+figures the text repeats.
+"""
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Iterable, Sequence
+
+from .load import Run
+
+ACCURACY_TOLERANCE = 0.02  # 2 points: the test split's 95 % interval is about +-0.3 points on MNIST, +-4 on the speech subset
+RATIO_TOLERANCE = 2.0  # a speed ratio agrees within a factor of 2 (another machine, another framework version)
+AGREES, DIFFERS, NOT_MEASURED = "agrees", "differs", "not measured"
+
+Records = Sequence[dict[str, Any]]
+MACHINE = "_machine"  # added to each record from its run's machine_info: the CPU and the host
+
+
+@dataclass(frozen=True)
+class Finding:
+    ours: str | None  # our figure, formatted; None: not measured
+    verdict: str
+    why: str  # how ours was measured, and why it differs or what would measure it
+
+
+@dataclass(frozen=True)
+class Claim:
+    where: str  # "Fig. 3", "Section 4.3", ...
+    statement: str
+    paper: str  # the paper's figure, as text
+    read: Callable[[Records], Finding]
+    ours_only: bool = False  # a row beyond the paper (marked as ours)
+
+
+# -- reading records -----------------------------------------------------------------------
+def _is_paper_framework(record: dict[str, Any]) -> bool:
+    return record.get("framework_is_paper") is not False and not record.get("compiled")
+
+
+def pick(records: Records, family: str, phase: str, *, convergence: bool | None = None,
+         engine: str | None = None) -> dict[str, Any] | None:
+    """The last record of ``family`` and ``phase`` run with the paper's framework (a later run
+    given overrides an earlier); ``convergence``: only convergence runs (True) or only
+    time-to-target runs (False)."""
+    found = None
+    for record in records:
+        if record.get("family") != family or record.get("phase") != phase or not _is_paper_framework(record):
+            continue
+        if engine is not None and record.get("engine") != engine:
+            continue
+        is_convergence = bool((record.get("convergence") or {}).get("available"))
+        if convergence is not None and is_convergence != convergence:
+            continue
+        found = record
+    return found
+
+
+def percent(value: float | None) -> str:
+    return "-" if value is None else f"{value * 100:.2f} %"
+
+
+def _missing(run: str) -> Finding:
+    return Finding(None, NOT_MEASURED, f"no such record in the runs given; measured by {run}")
+
+
+def _accuracy_verdict(ours: float, paper: float) -> str:
+    return AGREES if abs(ours - paper) <= ACCURACY_TOLERANCE else DIFFERS
+
+
+# -- the claims ------------------------------------------------------------------------------
+def converged_test_accuracy(family: str, paper: float, why_differs: str = "") -> Callable[[Records], Finding]:
+    """Test accuracy of the converged model: from a convergence run (its model after the budget)
+    if there is one, else from a time-to-target run's model (stopped at the target)."""
+    def read(records: Records) -> Finding:
+        record = pick(records, family, "training", convergence=True)
+        how = "test accuracy after the whole budget (convergence run)"
+        if record is None:
+            record = pick(records, family, "training")
+            how = "test accuracy of a time-to-target run, stopped at its target (a convergence run measures the plateau)"
+        if record is None or record.get("test_accuracy") is None:
+            return _missing(f"`-m \"training\" -k {family}` with --snnbench-budget=epochs:10")
+        ours = float(record["test_accuracy"])
+        verdict = _accuracy_verdict(ours, paper)
+        return Finding(percent(ours), verdict, how + (f"; {why_differs}" if verdict == DIFFERS and why_differs else ""))
+    return read
+
+
+def best_validation_accuracy(family: str, paper: float) -> Callable[[Records], Finding]:
+    def read(records: Records) -> Finding:
+        record = pick(records, family, "training", convergence=True)
+        if record is None:
+            return _missing(f"a convergence run of {family} (--snnbench-budget=epochs:10)")
+        ours = float(record["best_accuracy"])
+        return Finding(percent(ours), _accuracy_verdict(ours, paper),
+                       "best validation check of the convergence run (the paper's best is on its test checks)")
+    return read
+
+
+def epochs_to_convergence(family: str, paper: int) -> Callable[[Records], Finding]:
+    def read(records: Records) -> Finding:
+        record = pick(records, family, "training", convergence=True)
+        if record is None:
+            return _missing(f"a convergence run of {family} (--snnbench-budget=epochs:10)")
+        convergence = record["convergence"]
+        ours = int(convergence["converged_epoch"])
+        note = "; still improving at the budget's end" if convergence.get("converged_at_end") else ""
+        return Finding(str(ours), AGREES if ours == paper else DIFFERS,
+                       f"pytest_snnbench.convergence's rule ({convergence.get('rule')}){note}")
+    return read
+
+
+def stability(families: Sequence[str], above: float | None = None, below: float | None = None) -> Callable[[Records], Finding]:
+    def read(records: Records) -> Finding:
+        values = []
+        for family in families:
+            record = pick(records, family, "training", convergence=True)
+            std = (record or {}).get("convergence", {}).get("accuracy_std_after") if record else None
+            if std is not None:
+                values.append((family, float(std)))
+        if not values:
+            return _missing("convergence runs (--snnbench-budget=epochs:10) of " + ", ".join(families))
+        holds = all((above is None or std > above) and (below is None or std < below) for _, std in values)
+        ours = ", ".join(f"{family} {std * 100:.2f} pt" for family, std in values)
+        return Finding(ours, AGREES if holds else DIFFERS,
+                       "standard deviation of the validation checks from the convergence epoch on")
+    return read
+
+
+def conversion_drop(records: Records) -> Finding:
+    record = pick(records, "image-conversion", "inference")
+    data = (record or {}).get("data", {}).get("conversion") or {}
+    dnn, snn = data.get("dnn_test_accuracy"), data.get("snn_test_accuracy")
+    if dnn is None or snn is None:
+        return _missing("`-m conversion`")
+    drop = dnn - snn
+    return Finding(f"{percent(dnn)} -> {percent(snn)} ({drop * 100:.2f} points)",
+                   AGREES if abs(drop - 0.0103) <= ACCURACY_TOLERANCE / 2 else DIFFERS,
+                   "the same DNN's test accuracy, then its converted SNN's at the configured time steps")
+
+
+def _time_ratio(numerator: tuple[str, str], denominator: tuple[str, str], paper: float, *,
+                per: str) -> Callable[[Records], Finding]:
+    """The ratio of two workloads' times measured on one machine: seconds per training sample or per
+    test sample, so that workloads trained on different sample counts compare."""
+    def seconds(record: dict[str, Any]) -> float | None:
+        if per == "training sample":
+            samples, total = record.get("samples_seen"), record.get("total_seconds")
+        else:
+            samples, total = record.get("samples"), record.get("inference_seconds")
+        return total / samples if samples and total else None
+
+    def read(records: Records) -> Finding:
+        top, bottom = pick(records, *numerator), pick(records, *denominator, engine="bindsnet")
+        if bottom is None:  # the paper's STDP ran BindsNET's engine; our fast one is the other choice
+            bottom = pick(records, *denominator)
+        if top is None or bottom is None:
+            return _missing(f"{numerator[0]} and {denominator[0]} ({numerator[1]}) in one session")
+        a, b = seconds(top), seconds(bottom)
+        if a is None or b is None:
+            return _missing(f"{numerator[0]} and {denominator[0]} with their sample counts")
+        ratio = a / b
+        same_machine = top.get(MACHINE) == bottom.get(MACHINE) and top.get("device") == bottom.get("device")
+        within = 1 / RATIO_TOLERANCE <= ratio / paper <= RATIO_TOLERANCE
+        engine = "".join(f"; {r['family']} engine {r['engine']}" for r in (top, bottom) if r.get("engine"))
+        why = (f"seconds per {per}, {numerator[0]} over {denominator[0]}" + engine +
+               ("" if same_machine else "; NOT measured on the same machine: not a sound ratio"))
+        return Finding(f"{ratio:.3g}x", AGREES if within and same_machine else DIFFERS, why)
+    return read
+
+
+def thread_scaling(records: Records) -> Finding:
+    """Fig. 5: more intra-op threads speed up Image-Backprop training only."""
+    gains: dict[str, float] = {}
+    for family in sorted({r.get("family") for r in records if r.get("phase") == "training"}):
+        by_threads = {r.get("intra_op_threads"): r.get("train_throughput_samples_per_s") for r in records
+                      if r.get("family") == family and r.get("phase") == "training" and _is_paper_framework(r)
+                      and r.get("train_throughput_samples_per_s")}
+        if len(by_threads) >= 2:
+            low, high = min(by_threads), max(by_threads)
+            gains[str(family)] = by_threads[high] / by_threads[low]
+    if not gains:
+        return _missing("a thread sweep, e.g. `-m training --intra-op-threads=1,2`")
+    ours = ", ".join(f"{family} {gain:.2f}x" for family, gain in gains.items())
+    backprop = gains.get("image-backprop")
+    others = [gain for family, gain in gains.items() if family != "image-backprop"]
+    holds = (backprop is None or backprop > 1.2) and all(gain < 1.2 for gain in others)
+    return Finding(ours, AGREES if holds else DIFFERS,
+                   "training throughput at the most threads over the fewest, same session (a speed-up is > 1.2x)")
+
+
+def repeatability(records: Records) -> Finding:
+    """Table 4: identical image curves over runs of one seed; slight speech deviations."""
+    groups: dict[tuple, list[list]] = {}
+    for r in records:
+        if r.get("phase") == "training" and r.get("curve"):
+            key = (r.get("family"), (r.get("identity") or {}).get("hash"), r.get(MACHINE))
+            groups.setdefault(key, []).append([(p["samples"], p["accuracy"]) for p in r["curve"]])
+    repeated = {key: curves for key, curves in groups.items() if len(curves) >= 2}
+    if not repeated:
+        return _missing("`--snnbench-repeat=2`")
+    identical = {key[0]: all(c == curves[0] for c in curves) for key, curves in repeated.items()}
+    images = [same for family, same in identical.items() if str(family).startswith("image")]
+    ours = ", ".join(f"{family}: {'identical' if same else 'differ'}" for family, same in identical.items())
+    return Finding(ours, AGREES if all(images) else DIFFERS,
+                   "the curves of repeated runs of one run identity (same code, recipe, seed, threads, budget) on one machine")
+
+
+def operator_categories(records: Records) -> Finding:
+    profiled = sorted({str(r.get("family")) for r in records if r.get("profile")})
+    if not profiled:
+        return _missing("`--snnbench-profile`")
+    return Finding(", ".join(profiled), AGREES, "operator categories recorded for these workloads (the report's "
+                   "heat map draws them; their shares are compared in docs/benchmarks.md)")
+
+
+def fast_engine_time_to_target(records: Records) -> Finding:
+    found = [r for r in records if str(r.get("family", "")).startswith("image-stdp") and r.get("phase") == "training"
+             and r.get("engine") == "fast" and r.get("time_to_target_s")]
+    if not found:
+        return _missing("`-m \"stdp and training\"` (the fast engine, our default)")
+    return Finding(", ".join(f"{r['family']} {r['time_to_target_s']:.0f} s" for r in found), AGREES,
+                   "time to target with our fast engine, proven equal to BindsNET's (tests/test_diehl_cook_engines.py)")
+
+
+def latest_per_family(records: Records, phase: str) -> list[dict[str, Any]]:
+    """The last record of each family in ``phase`` (paper's framework), in order of first appearance."""
+    families = dict.fromkeys(str(r.get("family")) for r in records if r.get("phase") == phase)
+    return [found for family in families if (found := pick(records, family, phase)) is not None]
+
+
+def cost_per_sample(records: Records) -> Finding:
+    rows = []
+    for r in latest_per_family(records, "inference"):
+        ops = ((r.get("complexity") or {}).get("synaptic_operations") or {})
+        if ops.get("effective_macs") is not None and ops.get("effective_acs") is not None:
+            rows.append(f"{r['family']} {(ops['effective_macs'] + ops['effective_acs']) / 1e6:.3g} M")
+    if not rows:
+        return _missing("an inference run (complexity is counted after every timed pass)")
+    return Finding(", ".join(rows), AGREES, "effective synaptic operations per test sample (NeuroBench's definitions)")
+
+
+def validation_decided(records: Records) -> Finding:
+    rows = [f"{r['family']} {percent(r.get('final_accuracy'))} / {percent(r.get('test_accuracy'))}"
+            for r in latest_per_family(records, "training") if r.get("test_accuracy") is not None]
+    if not rows:
+        return _missing("any training run")
+    return Finding(", ".join(rows), AGREES, "validation accuracy where the run stopped / test accuracy, reported only")
+
+
+CLAIMS: tuple[Claim, ...] = (
+    Claim("Fig. 3, Section 4.3", "Image-STDP, 100 neurons, converged test accuracy", "75 %",
+          converged_test_accuracy("image-stdp-100", 0.75)),
+    Claim("Fig. 3, Section 4.3", "Image-STDP, 400 neurons, converged test accuracy", "83 %",
+          converged_test_accuracy("image-stdp-400", 0.83)),
+    Claim("Fig. 3, Section 4.3", "Image-STDP, 1,600 neurons, converged test accuracy", "88 %",
+          converged_test_accuracy("image-stdp-1600", 0.88)),
+    Claim("Fig. 3, Section 4.3", "Image-STDP, 6,400 neurons, converged test accuracy", "84 %",
+          converged_test_accuracy("image-stdp-6400", 0.84)),
+    Claim("Section 4.3", "Image-STDP, 100 neurons, best accuracy during training", "84.8 %",
+          best_validation_accuracy("image-stdp-100", 0.848)),
+    Claim("Section 4.3", "Image-STDP, 6,400 neurons, best accuracy during training", "94.8 %",
+          best_validation_accuracy("image-stdp-6400", 0.948)),
+    Claim("Section 4.3", "Image-STDP below 400 neurons: stable after one epoch", "1 epoch",
+          epochs_to_convergence("image-stdp-100", 1)),
+    Claim("Section 4.3", "Image-STDP, 6,400 neurons: epochs to convergence", "6 epochs",
+          epochs_to_convergence("image-stdp-6400", 6)),
+    Claim("Section 4.3", "Image-Backprop: accuracy after one epoch (converged at about 98 %)", "97.73 %",
+          converged_test_accuracy("image-backprop", 0.9773)),
+    Claim("Table 5", "Image-Backprop: epochs to convergence", "1 epoch", epochs_to_convergence("image-backprop", 1)),
+    Claim("Section 4.3", "Image-Conversion: DNN to SNN accuracy drop", "97.76 -> 96.72 % (1.03 points)", conversion_drop),
+    Claim("Section 1, 4.3", "STDP's accuracy after convergence: standard deviation above 2.4 points", "> 2.4 points",
+          stability(("image-stdp-100", "image-stdp-400", "image-stdp-1600", "image-stdp-6400"), above=0.024)),
+    Claim("Section 1, 4.3", "Backprop's and conversion's: below 0.3 points", "< 0.3 points",
+          stability(("image-backprop", "image-conversion"), below=0.003)),
+    Claim("Section 4.3", "Image-Backprop training time over Image-STDP's", "1/73 (0.0137x)",
+          _time_ratio(("image-backprop", "training"), ("image-stdp-100", "training"), 1 / 73, per="training sample")),
+    Claim("Section 4.3", "Image-Backprop inference time over Image-STDP's", "1/84 (0.0119x)",
+          _time_ratio(("image-backprop", "inference"), ("image-stdp-100", "inference"), 1 / 84, per="test sample")),
+    Claim("Fig. 4, Section 4.4", "Speech-LIF accuracy", "62-67 %", converged_test_accuracy("speech-lif", 0.645)),
+    Claim("Fig. 4, Section 4.4", "Speech-LSNN accuracy", "62-67 %", converged_test_accuracy("speech-lsnn", 0.645)),
+    Claim("Fig. 4, Section 4.4", "Speech-LSTM accuracy", "90 %", converged_test_accuracy("speech-lstm", 0.90)),
+    Claim("Section 4.4", "Speech-LIF's training epoch over the LSTM's", "4.09x",
+          _time_ratio(("speech-lif", "training"), ("speech-lstm", "training"), 4.09, per="training sample")),
+    Claim("Section 4.4", "Speech-LIF's inference over the LSTM's", "3.17x",
+          _time_ratio(("speech-lif", "inference"), ("speech-lstm", "inference"), 3.17, per="test sample")),
+    Claim("Fig. 5", "More intra-op threads speed up Image-Backprop training only", "Image-Backprop only",
+          thread_scaling),
+    Claim("Fig. 2, 6", "Operator categories per workload", "every workload profiled", operator_categories),
+    Claim("Table 4", "Repeated runs: identical image curves, slight speech deviations", "identical (image)",
+          repeatability),
+    Claim("ours", "Image-STDP time to target, fast engine", "(6.86 days for 10 epochs at 6,400 neurons, a 2080 Ti)",
+          fast_engine_time_to_target, ours_only=True),
+    Claim("ours", "Cost per test sample", "(not in the paper)", cost_per_sample, ours_only=True),
+    Claim("ours", "Validation-decided stop, test reported", "(the paper stops on test accuracy)", validation_decided,
+          ours_only=True),
+)
+
+
+# -- output -----------------------------------------------------------------------------------
+def rows(runs: Sequence[Run], claims: Iterable[Claim] = CLAIMS) -> list[dict[str, str]]:
+    records = [{**record, MACHINE: _machine_of(run)} for run in runs for record in run.records.values()]
+    out = []
+    for claim in claims:
+        finding = claim.read(records)
+        out.append({"where": claim.where, "claim": claim.statement + (" (ours)" if claim.ours_only else ""),
+                    "paper": claim.paper, "ours": finding.ours or "-", "verdict": finding.verdict, "why": finding.why})
+    return out
+
+
+def _machine_of(run: Run) -> str | None:
+    """The CPU and host a run's machine_info names (pytest-benchmark's), if it names them."""
+    cpu = (run.machine_info.get("cpu") or {}).get("brand_raw")
+    node = run.machine_info.get("node")
+    return f"{cpu} ({node})" if cpu or node else None
+
+
+def _machines(runs: Sequence[Run]) -> str:
+    return "; ".join(sorted({m for run in runs if (m := _machine_of(run))})) or "not recorded"
+
+
+def markdown(runs: Sequence[Run]) -> str:
+    found = rows(runs)
+    table = ["| where | claim | paper | ours | verdict | how ours was measured, why it differs |",
+             "| --- | --- | --- | --- | --- | --- |"]
+    for row in found:
+        cells = [row[key].replace("|", "\\|") for key in ("where", "claim", "paper", "ours", "verdict", "why")]
+        table.append("| " + " | ".join(cells) + " |")
+    tally = {verdict: sum(r["verdict"] == verdict for r in found) for verdict in (AGREES, DIFFERS, NOT_MEASURED)}
+    return (f"Runs: {', '.join(run.label for run in runs)}. Machine: {_machines(runs)}. "
+            f"{tally[AGREES]} agree, {tally[DIFFERS]} differ, {tally[NOT_MEASURED]} not measured; accuracy claims agree "
+            f"within {ACCURACY_TOLERANCE * 100:.0f} points, speed ratios within a factor of {RATIO_TOLERANCE:g}.\n\n"
+            + "\n".join(table) + "\n")
+
+
+def write_paper_report(runs: Sequence[Run], out_dir: Path) -> dict[str, Path]:
+    """paper.md and paper.html in ``out_dir``: one row per claim."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    md = out_dir / "paper.md"
+    md.write_text("# SNNBench's claims, reproduced\n\n" + markdown(runs))
+    body = "".join(
+        f"<tr class='{row['verdict'].split()[0]}'>" + "".join(f"<td>{html.escape(row[key])}</td>" for key in
+                                                              ("where", "claim", "paper", "ours", "verdict", "why"))
+        + "</tr>" for row in rows(runs))
+    page = out_dir / "paper.html"
+    page.write_text("<!doctype html><html><head><meta charset='utf-8'><title>SNNBench's claims</title>"
+                    "<style>body{font-family:system-ui,sans-serif;margin:2em}table{border-collapse:collapse}"
+                    "td,th{border:1px solid #ccc;padding:4px 8px}tr.differs td{background:#fde2e1}"
+                    "tr.agrees td{background:#e1f5e4}</style></head><body><h1>SNNBench's claims, reproduced</h1>"
+                    f"<p>{html.escape(markdown(runs).split(chr(10))[0])}</p><table><tr><th>where</th><th>claim</th>"
+                    "<th>paper</th><th>ours</th><th>verdict</th><th>how ours was measured</th></tr>"
+                    f"{body}</table></body></html>")
+    return {"markdown": md, "html": page}

@@ -1,0 +1,91 @@
+"""snnbench-report --paper: the paper's claims beside ours, from small stored runs."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from pytest_snnbench.report import Run
+from pytest_snnbench.report.cli import main
+from pytest_snnbench.report.paper import AGREES, CLAIMS, DIFFERS, NOT_MEASURED, rows
+
+CPU = "AMD EPYC (2 threads)"
+
+
+def record(family: str, phase: str, **fields) -> dict:
+    return {"schema": "snnbench-record/3", "family": family, "phase": phase, "workload": f"{family}-{phase}",
+            "device_info": CPU, "intra_op_threads": 2, "seed": 0, **fields}
+
+
+def convergence(epoch: int, std: float) -> dict:
+    return {"available": True, "converged_epoch": epoch, "accuracy_std_after": std, "converged_at_end": False,
+            "rule": "first epoch ...", "budget_epochs": 10}
+
+
+def run(*records: dict, label: str = "run", cpu: str = "AMD EPYC") -> Run:
+    return Run(label, [{"name": f"test_{i}", "extra_info": r} for i, r in enumerate(records)],
+               machine_info={"cpu": {"brand_raw": cpu}, "node": "vm"})
+
+
+def verdicts(*runs: Run) -> dict[str, tuple[str, str]]:
+    return {row["claim"]: (row["verdict"], row["ours"]) for row in rows(runs)}
+
+
+def test_each_claim_is_agreed_differs_or_not_measured_with_the_run_that_would_measure_it() -> None:
+    found = verdicts(run(
+        record("image-conversion", "inference",
+               data={"conversion": {"dnn_test_accuracy": 0.9770, "snn_test_accuracy": 0.9660}}),
+        record("image-backprop", "training", test_accuracy=0.9805, best_accuracy=0.981,
+               convergence=convergence(1, 0.0012)),
+        record("image-conversion", "training", convergence=convergence(2, 0.0010)),
+        record("image-stdp-100", "training", test_accuracy=0.80, best_accuracy=0.83, convergence=convergence(1, 0.031)),
+    ))
+    assert found["Image-Conversion: DNN to SNN accuracy drop"][0] == AGREES
+    assert found["Image-Backprop: accuracy after one epoch (converged at about 98 %)"] == (AGREES, "98.05 %")
+    assert found["Image-Backprop: epochs to convergence"][0] == AGREES
+    assert found["Backprop's and conversion's: below 0.3 points"][0] == AGREES
+    assert found["STDP's accuracy after convergence: standard deviation above 2.4 points"][0] == AGREES
+    assert found["Image-STDP, 100 neurons, converged test accuracy"] == (DIFFERS, "80.00 %")  # 5 points off
+    assert found["Image-STDP, 6,400 neurons, converged test accuracy"][0] == NOT_MEASURED
+    why = {row["claim"]: row["why"] for row in rows([run(record("image-backprop", "training"))])}
+    assert "--snnbench-budget=epochs:10" in why["Image-STDP, 6,400 neurons: epochs to convergence"]
+    assert len(rows([run()])) == len(CLAIMS)
+
+
+def test_a_stability_claim_fails_on_a_spread_the_paper_says_is_not_there() -> None:
+    found = verdicts(run(record("image-backprop", "training", convergence=convergence(1, 0.008))))
+    assert found["Backprop's and conversion's: below 0.3 points"] == (DIFFERS, "image-backprop 0.80 pt")
+
+
+def test_a_time_ratio_is_sound_only_from_one_machine() -> None:
+    lif = record("speech-lif", "training", samples_seen=1000, total_seconds=100.0)
+    lstm = record("speech-lstm", "training", samples_seen=1000, total_seconds=25.0)
+    claim = "Speech-LIF's training epoch over the LSTM's"
+    assert verdicts(run(lif, lstm))[claim] == (AGREES, "4x")
+    row = next(r for r in rows([run(lif), run(lstm, cpu="Intel Xeon")]) if r["claim"] == claim)
+    assert row["verdict"] == DIFFERS and "NOT measured on the same machine" in row["why"]
+
+
+def test_a_later_run_overrides_an_earlier_ones_record_and_compiled_or_other_frameworks_do_not_count() -> None:
+    early = record("speech-lstm", "training", test_accuracy=0.70)
+    late = record("speech-lstm", "training", test_accuracy=0.89)
+    other = record("speech-lstm", "training", test_accuracy=0.10, framework="torch+compile", compiled=True)
+    found = verdicts(run(early, label="a"), run(late, other, label="b"))
+    assert found["Speech-LSTM accuracy"] == (AGREES, "89.00 %")
+
+
+def test_the_command_writes_markdown_and_html(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    stored = tmp_path / "run.json"
+    records = [record("image-backprop", "training", test_accuracy=0.97, curve=[], status="reached"),
+               record("image-conversion", "inference",
+                      data={"conversion": {"dnn_test_accuracy": 0.98, "snn_test_accuracy": 0.90}})]
+    stored.write_text(json.dumps({"benchmarks": [{"name": f"t{i}", "extra_info": r} for i, r in enumerate(records)]}))
+    out = tmp_path / "out"
+    assert main([str(stored), "-o", str(out), "--paper"]) == 0
+    text = (out / "paper.md").read_text()
+    assert text.count("\n| ") == len(CLAIMS) + 2  # the header, its rule and one row per claim
+    assert "| Section 4.3 | Image-Conversion: DNN to SNN accuracy drop | 97.76 -> 96.72 % (1.03 points) | " \
+           "98.00 % -> 90.00 % (8.00 points) | differs |" in text
+    assert "<table>" in (out / "paper.html").read_text()
+    assert str(out / "paper.md") in capsys.readouterr().out
