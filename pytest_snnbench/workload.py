@@ -307,10 +307,6 @@ class TensorDataWorkload(Workload):
         learning-rate schedules are rebuilt to span the new budget."""
         super().train_for_epochs(epochs)
         self.check_samples = None
-        for value in vars(self).values():
-            if isinstance(value, torch.optim.Optimizer):
-                for group in value.param_groups:
-                    group.pop("initial_lr", None)  # a scheduler built anew takes its base rate from here
         self._rebuild_schedules()
 
     def evaluate(self) -> float:
@@ -398,9 +394,6 @@ class TensorDataWorkload(Workload):
                 if isinstance(value, torch.optim.Optimizer):
                     for group in value.param_groups:
                         group["lr"] *= world.size ** 0.5
-                        # a scheduler built anew takes its base rate from here (setdefault), so drop
-                        # the one that the unscaled rate left
-                        group.pop("initial_lr", None)
             self._rebuild_schedules()
 
     def build_schedules(self) -> None:
@@ -417,6 +410,13 @@ class TensorDataWorkload(Workload):
         return math.ceil(per_epoch / self.batch_size)
 
     def _rebuild_schedules(self) -> None:
+        """The schedules again, from the optimisers' current rates (distribute(), train_for_epochs())."""
+        for value in vars(self).values():
+            if isinstance(value, torch.optim.Optimizer):
+                for group in value.param_groups:
+                    # a scheduler built anew takes its base rate from here (setdefault), so drop the
+                    # one that the scheduler built before left
+                    group.pop("initial_lr", None)
         stale = [name for name, value in vars(self).items() if isinstance(value, _STEP_SCHEDULERS)]
         if stale and type(self).build_schedules is TensorDataWorkload.build_schedules:
             # a schedule over steps built for the unscaled batch would be silently wrong
