@@ -327,36 +327,39 @@ def _machines(runs: Sequence[Run]) -> str:
     return "; ".join(sorted({m for run in runs if (m := _machine_of(run))})) or "not recorded"
 
 
-def markdown(runs: Sequence[Run]) -> str:
-    found = rows(runs)
-    table = ["| where | claim | paper | ours | verdict | how ours was measured, why it differs |",
-             "| --- | --- | --- | --- | --- | --- |"]
-    for row in found:
-        cells = [row[key].replace("|", "\\|") for key in ("where", "claim", "paper", "ours", "verdict", "why")]
-        table.append("| " + " | ".join(cells) + " |")
+def _headline(runs: Sequence[Run], found: Sequence[dict[str, str]]) -> str:
     tally = {verdict: sum(r["verdict"] == verdict for r in found) for verdict in (AGREES, DIFFERS, NOT_MEASURED)}
     return (f"Runs: {', '.join(run.label for run in runs)}. Machine: {_machines(runs)}. "
             f"{tally[AGREES]} agree, {tally[DIFFERS]} differ, {tally[NOT_MEASURED]} not measured; accuracy claims agree "
-            f"within {ACCURACY_TOLERANCE * 100:.0f} points, speed ratios within a factor of {RATIO_TOLERANCE:g}.\n\n"
-            + "\n".join(table) + "\n")
+            f"within {ACCURACY_TOLERANCE * 100:.0f} points, speed ratios within a factor of {RATIO_TOLERANCE:g}.")
+
+
+COLUMNS = ("where", "claim", "paper", "ours", "verdict", "why")
+
+
+def markdown(runs: Sequence[Run], found: Sequence[dict[str, str]]) -> str:
+    table = ["| where | claim | paper | ours | verdict | how ours was measured, why it differs |",
+             "| --- | --- | --- | --- | --- | --- |"]
+    for row in found:
+        table.append("| " + " | ".join(row[key].replace("|", "\\|") for key in COLUMNS) + " |")
+    return _headline(runs, found) + "\n\n" + "\n".join(table) + "\n"
 
 
 def write_paper_report(runs: Sequence[Run], out_dir: Path) -> dict[str, Path]:
     """paper.md and paper.html in ``out_dir``: one row per claim."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    found = rows(runs)
     md = out_dir / "paper.md"
-    md.write_text("# SNNBench's claims, reproduced\n\n" + markdown(runs))
-    body = "".join(
-        f"<tr class='{row['verdict'].split()[0]}'>" + "".join(f"<td>{html.escape(row[key])}</td>" for key in
-                                                              ("where", "claim", "paper", "ours", "verdict", "why"))
-        + "</tr>" for row in rows(runs))
+    md.write_text("# SNNBench's claims, reproduced\n\n" + markdown(runs, found))
+    body = "".join(f"<tr class='{row['verdict'].split()[0]}'>"
+                   + "".join(f"<td>{html.escape(row[key])}</td>" for key in COLUMNS) + "</tr>" for row in found)
     page = out_dir / "paper.html"
     page.write_text("<!doctype html><html><head><meta charset='utf-8'><title>SNNBench's claims</title>"
                     "<style>body{font-family:system-ui,sans-serif;margin:2em}table{border-collapse:collapse}"
                     "td,th{border:1px solid #ccc;padding:4px 8px}tr.differs td{background:#fde2e1}"
                     "tr.agrees td{background:#e1f5e4}</style></head><body><h1>SNNBench's claims, reproduced</h1>"
-                    f"<p>{html.escape(markdown(runs).split(chr(10))[0])}</p><table><tr><th>where</th><th>claim</th>"
+                    f"<p>{html.escape(_headline(runs, found))}</p><table><tr><th>where</th><th>claim</th>"
                     "<th>paper</th><th>ours</th><th>verdict</th><th>how ours was measured</th></tr>"
                     f"{body}</table></body></html>")
     return {"markdown": md, "html": page}
