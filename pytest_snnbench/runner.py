@@ -22,6 +22,7 @@ from .baselines import Baselines, class_counts, majority_class_accuracy
 from .checkpoint import CheckpointRefused, Checkpoints, TrainingInterrupted, checkpoint_name, saved_identity
 from . import convergence
 from .complexity import measure_inference, measure_training
+from .dense_limit import dense_limit_record
 from .data import DataSetError
 from .determinism import seed_everything
 from .device import describe
@@ -583,6 +584,7 @@ class WorkloadRunner:
         record["warmup"] = warmup
         record["distributed"] = self._distributed_record(workload, training=False)
         record["complexity"] = measure_inference(workload)  # untimed, after the timed pass and its record
+        record["dense_limit"] = dense_limit_record(workload, "inference", outcome.throughput)  # untimed too
         if profile is not None:
             record["profile"] = profile
         benchmark.extra_info.update(record)

@@ -1,7 +1,9 @@
 """torch's two thread pools: intra-op (inside one operator) and inter-op (between operators)."""
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
+from typing import Iterator
 
 import torch
 
@@ -34,3 +36,19 @@ def apply_thread_settings(intra_op: int | None, inter_op: int | None) -> tuple[T
 
 def current_thread_settings(inter_op_applied: bool = True) -> ThreadSettings:
     return ThreadSettings(torch.get_num_threads(), torch.get_num_interop_threads(), inter_op_applied)
+
+
+@contextlib.contextmanager
+def numba_on_torch_threads() -> Iterator[None]:
+    """Run numba's parallel loops (the event engines) on torch's intra-op thread count, and leave
+    torch's count as it was: numba's OpenMP layer resets the process's OpenMP thread count when it
+    launches, which would silently change the threads every later torch operator (and the record) uses."""
+    import numba
+
+    threads = torch.get_num_threads()
+    numba.set_num_threads(max(1, min(threads, numba.config.NUMBA_NUM_THREADS)))
+    try:
+        yield
+    finally:
+        if torch.get_num_threads() != threads:
+            torch.set_num_threads(threads)

@@ -13,7 +13,7 @@ from bindsnet.models import DiehlAndCook2015
 from pytest_snnbench.workloads.image_stdp.diehl_cook import ChoiceStream, Parameters, initial_weights, make_engine
 from pytest_snnbench.workloads.image_stdp.diehl_cook.choice import choice_index
 from pytest_snnbench.workloads.image_stdp.diehl_cook.fast_engine import _choice_index
-from pytest_snnbench.workloads.image_plugin import _fast_engine_needs_the_cpu, resolve_stdp_engine, stdp_engines
+from pytest_snnbench.workloads.image_plugin import _cpu_engines_need_the_cpu, resolve_stdp_engine, stdp_engines
 from pytest_snnbench.workloads.image_stdp.coding import poisson_spike_trains
 from tests.mnist_files import learnable_digits
 
@@ -172,7 +172,7 @@ def test_engine_option_values() -> None:
     class Core:
         device, device_sweep = "cuda", ()
     with pytest.raises(ValueError, match="CPU only"):
-        _fast_engine_needs_the_cpu({"snnbench_stdp_engine": ("fast",)}, Core())
-    _fast_engine_needs_the_cpu({"snnbench_stdp_engine": ("auto", "bindsnet")}, Core())
+        _cpu_engines_need_the_cpu({"snnbench_stdp_engine": ("fast",)}, Core())
+    _cpu_engines_need_the_cpu({"snnbench_stdp_engine": ("auto", "bindsnet")}, Core())
     with pytest.raises(ValueError, match="CPU only"):
         make_engine("fast", Parameters(n_neurons=4), torch.device("meta"), torch.zeros(784, 4))

@@ -5,19 +5,28 @@ import pytest
 
 STDP_SIZES = (100, 400, 1600, 6400)
 STDP_ENGINES = ("fast", "bindsnet")
+CONVERSION_ENGINES = ("event", "bindsnet")
 
 
-def stdp_engines(text: str) -> tuple[str, ...]:
-    """Engines in the order given, ``auto`` kept (it depends on the device: ``resolve_stdp_engine``)."""
+def _engine_list(text: str, known: tuple[str, ...]) -> tuple[str, ...]:
+    """Engines in the order given, each once, ``auto`` kept (it depends on the device)."""
     engines: list[str] = []
     for part in str(text).split(","):
         engine = part.strip().lower()
-        if engine not in STDP_ENGINES + ("auto",):
-            raise ValueError(f"{part.strip()!r} is unknown; use fast, bindsnet or auto (or two of them, "
-                             "e.g. bindsnet,fast).")
+        if engine not in known + ("auto",):
+            raise ValueError(f"{part.strip()!r} is unknown; use {', '.join(known)} or auto (or two of them, "
+                             f"e.g. {known[1]},{known[0]}).")
         if engine not in engines:
             engines.append(engine)
     return tuple(engines)
+
+
+def stdp_engines(text: str) -> tuple[str, ...]:
+    return _engine_list(text, STDP_ENGINES)
+
+
+def conversion_engines(text: str) -> tuple[str, ...]:
+    return _engine_list(text, CONVERSION_ENGINES)
 
 
 def resolve_stdp_engine(engine: str, device: str) -> str:
@@ -27,11 +36,23 @@ def resolve_stdp_engine(engine: str, device: str) -> str:
     return engine
 
 
-def _fast_engine_needs_the_cpu(values: dict, core) -> None:
+def resolve_conversion_engine(engine: str, device: str) -> str:
+    """``auto`` is ``event`` on the CPU and ``bindsnet`` on CUDA (the event engine is CPU code)."""
+    if engine == "auto":
+        return "bindsnet" if str(device).startswith("cuda") else "event"
+    return engine
+
+
+def _cpu_engines_need_the_cpu(values: dict, core) -> None:
     devices = (core.device,) + tuple(core.device_sweep) if core is not None else ()
-    if "fast" in values.get("snnbench_stdp_engine", ()) and any(str(d).startswith("cuda") for d in devices):
+    if not any(str(d).startswith("cuda") for d in devices):
+        return
+    if "fast" in values.get("snnbench_stdp_engine", ()):
         raise ValueError("--snnbench-stdp-engine=fast runs on the CPU only; with --device=cuda use "
                          "--snnbench-stdp-engine=bindsnet (or auto).")
+    if "event" in values.get("snnbench_conversion_engine", ()):
+        raise ValueError("--snnbench-conversion-engine=event runs on the CPU only; with --device=cuda use "
+                         "--snnbench-conversion-engine=bindsnet (or auto).")
 
 
 def stdp_sizes(text: str) -> tuple[int, ...]:
@@ -72,7 +93,11 @@ def pytest_snnbench_add_options(options) -> None:
     options.add("--snnbench-stdp-samples", default=None, parse=positive_int, metavar="N",
                 help="Stop Image-STDP training after N samples: a throughput probe for set-ups that would "
                      "train for days (e.g. BindsNET at 6400 neurons). A run stopped before its target fails.")
-    options.add_check(_fast_engine_needs_the_cpu)
+    options.add("--snnbench-conversion-engine", default="auto", parse=conversion_engines, metavar="ENGINE[,ENGINE]",
+                help="Image-Conversion SNN inference engine: event (compiled, spike-driven, proven equal to "
+                     "BindsNET; CPU only), bindsnet (BindsNET's own Network.run, the reference), or auto (default: "
+                     "event on the CPU, bindsnet on CUDA). Two, e.g. bindsnet,event, run side by side.")
+    options.add_check(_cpu_engines_need_the_cpu)
     options.add("--snnbench-stdp-batch", default="1", parse=positive_int, metavar="N",
                 help="Image-STDP training batch size (default: 1, the paper's definition; more is faster "
                      "and recorded with the result).")

@@ -22,14 +22,21 @@ layer as a constant current for ``time_steps`` steps. The class is the output ne
 spikes, ties (common in the first steps) going to the higher membrane potential, then the lower
 index.
 
+Two engines simulate the SNN (``--snnbench-conversion-engine``, recorded as ``engine`` in the
+inference record and its run identity): ``bindsnet`` runs BindsNET's ``Network.run``, the reference;
+``event`` (event_engine.py) computes the same network spike by spike in a compiled loop, proven equal
+by tests/test_conversion_engines.py. The DNN and its conversion are the same for both, so the
+preparation step and the model cache do not depend on the engine.
+
 The inference workload times the SNN over the test set and asserts its accuracy. Recorded under
 ``data.conversion``: the DNN's test accuracy, the SNN's, the drop, the number of time steps and
 the SNN's accuracy after every ``report_every_steps`` steps of the same timed pass.
 """
 from __future__ import annotations
 
+import contextlib
 from dataclasses import asdict, dataclass
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator
 
 import pytest
 import torch
@@ -39,9 +46,14 @@ from bindsnet.network.monitors import AbstractMonitor
 from torch import nn
 
 from pytest_snnbench import Batch, TensorDataWorkload, WorkloadContext
+from pytest_snnbench.dense_limit import DenseKernel
 from pytest_snnbench.data import mnist_splits
+from pytest_snnbench.plugin import workload_options
 from pytest_snnbench.verdict import SMOKE_TARGET_SOURCE, Score
 from pytest_snnbench.workload import count_correct
+
+from ..image_plugin import resolve_conversion_engine
+from .event_engine import EventEngine, layer_chain
 
 pytestmark = [pytest.mark.image, pytest.mark.conversion]
 
@@ -64,6 +76,8 @@ class Config:
     check_samples: int | None = None  # validation images a check screens (None: all); confirmed on all
     test_samples: int | None = None
 
+
+DENSE_STEPS = 10  # time steps the dense-limit kernel is timed over (a tenth of the full scale's)
 
 CONFIGS = {
     "full": Config(),
@@ -130,9 +144,11 @@ class ImageConversion(TensorDataWorkload):
 
     name = "image-conversion"
 
-    def __init__(self, context: WorkloadContext) -> None:
+    def __init__(self, context: WorkloadContext, engine: str = "bindsnet") -> None:
         super().__init__(context)
         self.config = CONFIGS[context.scale]
+        self.engine_name = engine
+        self.event_engine: EventEngine | None = None
         self.max_epochs = self.config.max_epochs
         self.eval_every_samples = None  # the DNN is checked once per epoch
         mnist = mnist_splits(context, self.config.validation_size)
@@ -170,7 +186,10 @@ class ImageConversion(TensorDataWorkload):
         return self.config.dnn_target_accuracy if self.snn is None else self.config.snn_target_accuracy
 
     def hyperparameters(self) -> dict[str, Any]:
-        return {**asdict(self.config), "network": f"MLP 784-{self.config.hidden}-{self.config.hidden}-10 (layers in a nested Sequential)",
+        """The engine joins them once the SNN exists: the DNN (its training, its cached model) is the
+        same whichever engine then simulates the SNN."""
+        engine = {"engine": self.engine_name} if self.snn is not None else {}
+        return {**asdict(self.config), **engine, "network": f"MLP 784-{self.config.hidden}-{self.config.hidden}-10 (layers in a nested Sequential)",
                 "bias": "fixed at zero", "optimizer": "Adam", "conversion": "bindsnet.conversion.ann_to_snn",
                 "normalization": "data-based, training images", "neuron": "SubtractiveResetIFNodes",
                 "encoding": "constant input current"}
@@ -230,6 +249,8 @@ class ImageConversion(TensorDataWorkload):
         output = self.snn.layers[max(self.snn.layers, key=lambda name: name.isdigit() and int(name))]
         self.readout = OutputReadout(output, self.config.report_every_steps)
         self.snn.add_monitor(self.readout, name="readout")
+        if self.engine_name == "event":
+            self.event_engine = EventEngine(self.snn)
 
     def begin_test_pass(self) -> None:
         self.correct_by_steps, self.counted = {}, 0  # one pass over the test set is one measurement
@@ -250,27 +271,74 @@ class ImageConversion(TensorDataWorkload):
     def predict(self, batch: Batch) -> torch.Tensor:
         if self.snn is None or self.readout is None:
             raise RuntimeError("image-conversion: predict() before prepare_inference() converted the DNN")
+        if self.event_engine is not None:
+            run = self.event_engine.run(batch.inputs, self.config.time_steps, self.config.report_every_steps)
+            predictions, predicted = run.predictions, run.final
+        else:
+            predictions, predicted = self._run_bindsnet(batch)
+        for done, by_step in predictions.items():
+            self.correct_by_steps[done] = self.correct_by_steps.get(done, 0) + (by_step == batch.targets).sum()
+        self.counted += batch.size
+        return predicted
+
+    def _run_bindsnet(self, batch: Batch) -> tuple[dict[int, torch.Tensor], torch.Tensor]:
         steps = self.config.time_steps
         # The image at every step. A copy: BindsNET's input layer keeps the tensor it is given as its
         # spikes and zeroes them in place on reset, which would erase the test images themselves.
         current = batch.inputs.clone().unsqueeze(0).expand(steps, -1, -1)
         self.readout.reset_state_variables()
         self.snn.run(inputs={"Input": current}, time=steps)
-        for done, predicted in self.readout.predictions.items():
-            self.correct_by_steps[done] = self.correct_by_steps.get(done, 0) + (predicted == batch.targets).sum()
-        self.counted += batch.size
-        predicted = self.readout.predict()
+        predictions, predicted = dict(self.readout.predictions), self.readout.predict()
         self.snn.reset_state_variables()
-        return predicted
+        return predictions, predicted
+
+    def dense_kernel(self, phase: str) -> DenseKernel | None:
+        """The dense limit of the SNN's inference (pytest_snnbench.dense_limit): every step as a dense
+        simulator must compute it, each layer's whole input vector times its whole weight matrix (on
+        BindsNET's own tensors) and the IF update, for one test batch and ``DENSE_STEPS`` of its time
+        steps, with nothing around the torch kernels."""
+        if phase != "inference" or self.snn is None:
+            return None
+        images = next(iter(self.test_batches())).inputs
+        names, connections = layer_chain(self.snn)
+        threshold = float(self.snn.layers[names[-1]].thresh)
+        steps = min(DENSE_STEPS, self.config.time_steps)
+
+        def run() -> None:
+            with torch.no_grad():
+                potentials = [torch.zeros(images.shape[0], c.w.shape[1], device=images.device) for c in connections]
+                spikes = [torch.zeros_like(images)] + [torch.zeros_like(v) for v in potentials]
+                for _ in range(steps):
+                    currents = [s @ c.w + c.b for s, c in zip(spikes, connections)]  # synchronous, as BindsNET
+                    spikes[0] = images
+                    for k, (v, current) in enumerate(zip(potentials, currents)):
+                        v.add_(current)
+                        fired = (v >= threshold).float()
+                        v.sub_(fired * threshold)
+                        spikes[k + 1] = fired
+
+        shapes = " + ".join(f"{images.shape[0]}x{c.w.shape[0]} @ {c.w.shape[0]}x{c.w.shape[1]}" for c in connections)
+        return DenseKernel(run, samples=images.shape[0] * steps / self.config.time_steps,
+                           what=f"per step {shapes} (torch matmul) and the IF update, {steps} of "
+                                f"{self.config.time_steps} steps of one test batch")
 
     # -- trained state ---------------------------------------------------------------------
     def trained_modules(self) -> dict[str, nn.Module]:
         return {"dnn": self.dnn}
 
-    def complexity_model(self):
+    @contextlib.contextmanager
+    def complexity_model(self) -> Iterator[Any]:
         """What the complexity pass counts: the converted SNN (a BindsNET network) once it exists,
-        the DNN while it trains."""
-        return self.snn if self.snn is not None else self.trained_modules()
+        simulated by BindsNET itself for the counting pass (the event engine computes the same spikes
+        in compiled code no hook sees); the DNN while it trains."""
+        if self.snn is None:
+            yield self.trained_modules()
+            return
+        own, self.event_engine = self.event_engine, None
+        try:
+            yield self.snn
+        finally:
+            self.event_engine = own
 
 
 @pytest.mark.training
@@ -279,6 +347,22 @@ def test_image_conversion_dnn_preparation(snnbench, benchmark) -> None:
     snnbench.train(ImageConversion, benchmark)
 
 
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Two engines given (--snnbench-conversion-engine=bindsnet,event): the inference runs with each."""
+    if "conversion_engine" not in metafunc.fixturenames:
+        return
+    engines = workload_options(metafunc.config).get("snnbench_conversion_engine", ("auto",))
+    if len(engines) > 1:
+        metafunc.parametrize("conversion_engine", engines)
+
+
+@pytest.fixture
+def conversion_engine(snnbench) -> str:
+    """The one engine asked for (several engines parametrize the inference test instead)."""
+    return snnbench.option("snnbench_conversion_engine")[0]
+
+
 @pytest.mark.inference
-def test_image_conversion_inference(snnbench, benchmark) -> None:
-    snnbench.infer(ImageConversion, benchmark)
+def test_image_conversion_inference(snnbench, benchmark, conversion_engine: str) -> None:
+    snnbench.infer(ImageConversion, benchmark,
+                   engine=resolve_conversion_engine(conversion_engine, snnbench.options.device))
