@@ -6,6 +6,27 @@ import pytest
 from .image_plugin import positive_int
 
 SPEECH_TASKS = ("snnbench", "35", "12")
+SPEECH_ENGINES = ("framework", "event")
+
+
+def speech_engines(text: str) -> tuple[str, ...]:
+    """Engines in the order given, each once."""
+    engines: list[str] = []
+    for part in str(text).split(","):
+        engine = part.strip().lower()
+        if engine not in SPEECH_ENGINES:
+            raise ValueError(f"{part.strip()!r} is unknown; use framework (the framework's own code), event "
+                             "(the event engine, CPU only) or both, e.g. framework,event.")
+        if engine not in engines:
+            engines.append(engine)
+    return tuple(engines)
+
+
+def _event_engine_needs_the_cpu(values: dict, core) -> None:
+    devices = (core.device,) + tuple(core.device_sweep) if core is not None else ()
+    if "event" in values.get("snnbench_speech_engine", ()) and any(str(d).startswith("cuda") for d in devices):
+        raise ValueError("--snnbench-speech-engine=event runs on the CPU only; with --device=cuda use "
+                         "--snnbench-speech-engine=framework (the default).")
 
 
 def speech_task(text: str) -> str:
@@ -31,3 +52,9 @@ def pytest_snnbench_add_options(options) -> None:
     options.add("--snnbench-speech-epochs", default=None, parse=positive_int, metavar="N",
                 help="Epoch budget of the speech workloads (default: their own); training stops at the "
                      "target or after N epochs, and a missed target fails with the accuracy curve.")
+    options.add("--snnbench-speech-engine", default="framework", parse=speech_engines, metavar="ENGINE[,ENGINE]",
+                help="Speech-LIF and Speech-LSNN engine: framework (default: the framework's own code, Norse's "
+                     "for the paper) or event (Norse's equations as a compiled, spike-driven loop with a hand-"
+                     "written backward, proven equal to Norse; CPU only). Both, framework,event, run side by side; "
+                     "the LSTM runs with framework only.")
+    options.add_check(_event_engine_needs_the_cpu)

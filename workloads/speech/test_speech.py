@@ -25,6 +25,7 @@ command words, background, unknown); ``35`` and ``12`` run the other tasks with 
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import asdict, replace
 from typing import Any
 
@@ -37,9 +38,10 @@ from pytest_snnbench import Batch, TensorDataWorkload, WorkloadContext
 from pytest_snnbench.data import speech_commands_on_device
 from pytest_snnbench.data.splits import balanced_first, balanced_subset
 from pytest_snnbench.frameworks import RunsOnFramework
+from pytest_snnbench.plugin import workload_options
 from pytest_snnbench.verdict import SMOKE_TARGET_SOURCE
 
-from . import frameworks
+from . import event_engine, frameworks
 from .config import CONFIGS, Config  # noqa: F401  (Config: tests resize the smoke scale)
 from .network import build_model
 
@@ -57,9 +59,10 @@ class SpeechWorkload(RunsOnFramework, TensorDataWorkload):
     neuron: str
 
     def __init__(self, context: WorkloadContext, task: str = "snnbench", epochs: int | None = None,
-                 framework: str = "paper") -> None:
+                 framework: str = "paper", engine: str = "framework") -> None:
         super().__init__(context)
         self.framework = frameworks.CATALOGS[self.neuron].load(framework)
+        self.engine = engine
         self.config = CONFIGS[context.scale]
         if epochs:
             self.config = replace(self.config, max_epochs=epochs)
@@ -84,7 +87,9 @@ class SpeechWorkload(RunsOnFramework, TensorDataWorkload):
             setattr(self, f"{split}_inputs", part.features[chosen])
             setattr(self, f"{split}_labels", part.labels[chosen])
         self.batch_size, self.eval_batch_size = self.config.batch_size, self.config.eval_batch_size
-        self.model = build_model(self.framework.module.make_recurrent, self.config, len(self.classes)).to(self.device)
+        make_recurrent = (self.framework.module.make_recurrent if engine == "framework" else
+                          functools.partial(event_engine.make_recurrent, neuron=self.neuron))
+        self.model = build_model(make_recurrent, self.config, len(self.classes)).to(self.device)
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=self.config.learning_rate)
         self.build_schedules()
         self.shuffle = context.generator()  # training order only; the test order is fixed
@@ -101,7 +106,9 @@ class SpeechWorkload(RunsOnFramework, TensorDataWorkload):
         config["features"] = {**config["features"], "frames": self.config.features.frames}
         # The framework's name and whether it is compiled define the computation; its version, its
         # proof of equality and its mapping are in the record (record.framework_fields), not the recipe.
-        return {**config, "task": self.task, "classes": len(self.classes), "neuron": self.neuron,
+        # The engine only where it is not the framework's own code: those runs keep their identity.
+        engine = {"engine": self.engine} if self.engine != "framework" else {}
+        return {**config, **engine, "task": self.task, "classes": len(self.classes), "neuron": self.neuron,
                 "framework": self.framework.name, "compiled": self.framework.compiled,
                 "recurrent_layer": RECURRENT_LAYERS[self.neuron], "time_steps": self.config.features.frames,
                 "surrogate": (f"norse '{self.config.surrogate}' (height {self.config.surrogate_alpha})"
@@ -157,10 +164,20 @@ class SpeechLSTM(SpeechWorkload):
     neuron = "lstm"
 
 
-def _settings(snnbench, framework: str) -> dict[str, Any]:
-    """The speech workloads' own options (--snnbench-speech-task, --snnbench-speech-epochs) and the framework."""
+def _settings(snnbench, framework: str, engine: str = "framework", neuron: str = "lif") -> dict[str, Any]:
+    """The speech workloads' own options (--snnbench-speech-task, --snnbench-speech-epochs), the
+    framework and the engine; the event engine runs the paper's (Norse's) LIF and LSNN only."""
+    if engine == "event":
+        catalog = frameworks.CATALOGS[neuron]
+        if neuron == "lstm":  # torch's nn.LSTM, the baseline: it runs once, with its framework's code
+            if "framework" in snnbench.option("snnbench_speech_engine"):
+                pytest.skip("the LSTM has no event engine; it runs in the framework variant")
+            engine = "framework"
+        elif catalog.resolve(framework) != "norse":
+            pytest.skip(f"the event engine computes Norse's {neuron.upper()} (the paper's); run it with "
+                        "--snnbench-framework=paper or norse, not " + framework)
     return {"task": snnbench.option("snnbench_speech_task"), "epochs": snnbench.option("snnbench_speech_epochs"),
-            "framework": framework}
+            "framework": framework, "engine": engine}
 
 
 def _catalog(node: Any) -> frameworks.Catalog:
@@ -169,8 +186,18 @@ def _catalog(node: Any) -> frameworks.Catalog:
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    """Several frameworks given (--snnbench-framework=norse,snntorch): each runs, side by side."""
+    """Several frameworks given (--snnbench-framework=norse,snntorch), or both engines
+    (--snnbench-speech-engine=framework,event): each runs, side by side."""
     _catalog(metafunc.definition).parametrize(metafunc)
+    engines = workload_options(metafunc.config).get("snnbench_speech_engine", ("framework",))
+    if "speech_engine" in metafunc.fixturenames and len(engines) > 1:
+        metafunc.parametrize("speech_engine", engines)
+
+
+@pytest.fixture
+def speech_engine(snnbench) -> str:
+    """The one engine asked for (both parametrize the tests instead)."""
+    return snnbench.option("snnbench_speech_engine")[0]
 
 
 @pytest.fixture
@@ -182,38 +209,38 @@ def framework(request: pytest.FixtureRequest) -> str:
 @pytest.mark.training
 @pytest.mark.backprop
 @pytest.mark.lif
-def test_speech_lif_training(snnbench, benchmark, framework: str) -> None:
-    snnbench.train(SpeechLIF, benchmark, **_settings(snnbench, framework))
+def test_speech_lif_training(snnbench, benchmark, framework: str, speech_engine: str) -> None:
+    snnbench.train(SpeechLIF, benchmark, **_settings(snnbench, framework, speech_engine, "lif"))
 
 
 @pytest.mark.inference
 @pytest.mark.backprop
 @pytest.mark.lif
-def test_speech_lif_inference(snnbench, benchmark, framework: str) -> None:
-    snnbench.infer(SpeechLIF, benchmark, **_settings(snnbench, framework))
+def test_speech_lif_inference(snnbench, benchmark, framework: str, speech_engine: str) -> None:
+    snnbench.infer(SpeechLIF, benchmark, **_settings(snnbench, framework, speech_engine, "lif"))
 
 
 @pytest.mark.training
 @pytest.mark.backprop
 @pytest.mark.lsnn
-def test_speech_lsnn_training(snnbench, benchmark, framework: str) -> None:
-    snnbench.train(SpeechLSNN, benchmark, **_settings(snnbench, framework))
+def test_speech_lsnn_training(snnbench, benchmark, framework: str, speech_engine: str) -> None:
+    snnbench.train(SpeechLSNN, benchmark, **_settings(snnbench, framework, speech_engine, "lsnn"))
 
 
 @pytest.mark.inference
 @pytest.mark.backprop
 @pytest.mark.lsnn
-def test_speech_lsnn_inference(snnbench, benchmark, framework: str) -> None:
-    snnbench.infer(SpeechLSNN, benchmark, **_settings(snnbench, framework))
+def test_speech_lsnn_inference(snnbench, benchmark, framework: str, speech_engine: str) -> None:
+    snnbench.infer(SpeechLSNN, benchmark, **_settings(snnbench, framework, speech_engine, "lsnn"))
 
 
 @pytest.mark.training
 @pytest.mark.lstm
-def test_speech_lstm_training(snnbench, benchmark, framework: str) -> None:
-    snnbench.train(SpeechLSTM, benchmark, **_settings(snnbench, framework))
+def test_speech_lstm_training(snnbench, benchmark, framework: str, speech_engine: str) -> None:
+    snnbench.train(SpeechLSTM, benchmark, **_settings(snnbench, framework, speech_engine, "lstm"))
 
 
 @pytest.mark.inference
 @pytest.mark.lstm
-def test_speech_lstm_inference(snnbench, benchmark, framework: str) -> None:
-    snnbench.infer(SpeechLSTM, benchmark, **_settings(snnbench, framework))
+def test_speech_lstm_inference(snnbench, benchmark, framework: str, speech_engine: str) -> None:
+    snnbench.infer(SpeechLSTM, benchmark, **_settings(snnbench, framework, speech_engine, "lstm"))
