@@ -80,6 +80,9 @@ pytestmark = [pytest.mark.image, pytest.mark.stdp, pytest.mark.lif]
 N_CLASSES = 10
 
 
+CONVERGENCE_CHECK_SPACING = 10  # a convergence run checks 10x further apart, on the whole split (train_for_epochs)
+
+
 @dataclass(frozen=True)
 class Config:
     n_neurons: int = 100
@@ -179,11 +182,21 @@ class ImageSTDP(TensorDataWorkload):
     # -- configuration --------------------------------------------------------------------
     def train_for_epochs(self, epochs: int) -> None:
         """A convergence run: at full scale an epoch is the whole training split, as in the paper's
-        10 epochs of MNIST (a time-to-target run caps it where the paper's curve had converged). The
-        checks stay the paper's (every 250 samples at 100 neurons) on the 1,000-image screen,
-        confirmed on the whole validation split when at the target: a whole-split check every 250
-        samples would cost 20 times the training itself."""
+        10 epochs of MNIST (a time-to-target run caps it where the paper's curve had converged).
+
+        Every check measures the whole validation split, as in every other workload's convergence
+        run, so that each point of the curve and the spread after convergence are measured on the
+        same 5,000 images (a 1,000-image screen alone would add 1.3 points of sampling noise to the
+        spread the paper's stability claim is about). To keep checking at about the cost of training,
+        checks come ``CONVERGENCE_CHECK_SPACING`` times further apart than in a time-to-target run
+        (every 2,500 samples at 100 neurons, where the paper plots every 250): at the time-to-target
+        spacing a whole-split check would cost some twenty times the training. The running estimate
+        on the training samples (the paper's own measure) comes with every check. A decision from the
+        cost of a check, not from any accuracy; time to target from such a run is at its spacing."""
         super().train_for_epochs(epochs)
+        spacing = self.config.check_every_samples * CONVERGENCE_CHECK_SPACING
+        self.config = replace(self.config, check_samples=None, check_every_samples=spacing)
+        self.eval_every_samples = spacing
         if self.context.scale == "full":
             self.config = replace(self.config, samples_per_epoch=None)
             self.samples_per_epoch = None
