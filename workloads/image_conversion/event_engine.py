@@ -79,8 +79,9 @@ def simulate(first_input, first_bias, weights, weight_offsets, biases, sizes, th
                         acc[j] = f32(0.0)
                     for e in range(n_spiked[k - 1]):
                         row = w0 + spiked[below + e] * n
+                        weight_row = weights[row:row + n]  # a view: the loop below vectorises
                         for j in range(n):
-                            acc[j] += weights[row + j]
+                            acc[j] += weight_row[j]
                     for j in range(n):
                         v[start + j] = v[start + j] + (acc[j] + biases[start + j])
                 fired = 0

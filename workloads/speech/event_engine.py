@@ -83,9 +83,9 @@ def simulate(currents, w_rows, adaptive, c, spikes, v_pre, b_pre, save):
             for k in range(n):
                 recurrent[k] = zero
             for e in range(n_fired):
-                row = fired_last[e]
+                weight_row = w_rows[fired_last[e]]  # a view: the loop below vectorises
                 for k in range(n):
-                    recurrent[k] += w_rows[row, k]
+                    recurrent[k] += weight_row[k]
             n_new = 0
             for k in range(n):
                 jump = recurrent[k] + currents[t, b, k]  # addmm(current, z, W^T): the product, then + current
