@@ -77,6 +77,9 @@ def simulate(currents, w_rows, adaptive, c, spikes, v_pre, b_pre, save):
         i = np.zeros(n, dtype=np.float32)
         threshold = np.full(n, v_th, dtype=np.float32)
         recurrent = np.zeros(n, dtype=np.float32)
+        before = np.zeros(n, dtype=np.float32)  # this step's membrane before the reset
+        b_now = np.full(n, v_th, dtype=np.float32)  # this step's threshold
+        fired = np.zeros(n, dtype=np.float32)  # this step's spikes, 0 or 1
         fired_last = np.zeros(n, dtype=np.int64)
         n_fired = 0
         for t in range(steps):
@@ -86,28 +89,33 @@ def simulate(currents, w_rows, adaptive, c, spikes, v_pre, b_pre, save):
                 weight_row = w_rows[fired_last[e]]  # a view: the loop below vectorises
                 for k in range(n):
                     recurrent[k] += weight_row[k]
+            current = currents[t, b]
+            # Branch-free loops over the neurons (they vectorise); the same operations, in the same
+            # order, as Norse's step.
+            if adaptive:
+                for k in range(n):
+                    jump = recurrent[k] + current[k]  # addmm(current, z, W^T): the product, then + current
+                    before[k] = _fma32(rate, i[k] - v[k], v[k])  # the old current drives the membrane
+                    b_now[k] = threshold[k] * keep_threshold + threshold_inflow
+                    i[k] = _fma32(i[k], keep_current, jump)  # .add_(i, alpha=keep)
+                    fired[k] = one if before[k] - b_now[k] > zero else zero
+                    v[k] = before[k] * (one - fired[k])
+                    threshold[k] = b_now[k] + fired[k] * beta
+            else:
+                for k in range(n):
+                    jump = (recurrent[k] + current[k]) + i[k]
+                    before[k] = _fma32(rate, jump - v[k], v[k])
+                    i[k] = jump * keep_current
+                    fired[k] = one if before[k] - v_th > zero else zero
+                    v[k] = before[k] * (one - fired[k])
+            spikes[t, b] = fired
+            if save:
+                v_pre[t, b] = before
+                if adaptive:
+                    b_pre[t, b] = b_now
             n_new = 0
             for k in range(n):
-                jump = recurrent[k] + currents[t, b, k]  # addmm(current, z, W^T): the product, then + current
-                if adaptive:
-                    before = _fma32(rate, i[k] - v[k], v[k])  # the old current drives the membrane
-                    b_now = threshold[k] * keep_threshold + threshold_inflow
-                    i[k] = _fma32(i[k], keep_current, jump)  # .add_(i, alpha=keep)
-                else:
-                    jump = jump + i[k]
-                    before = _fma32(rate, jump - v[k], v[k])
-                    i[k] = jump * keep_current
-                    b_now = v_th
-                fired = before - b_now > zero
-                v[k] = before * (zero if fired else one)
-                if adaptive:
-                    threshold[k] = b_now + (beta if fired else zero)
-                spikes[t, b, k] = one if fired else zero
-                if save:
-                    v_pre[t, b, k] = before
-                    if adaptive:
-                        b_pre[t, b, k] = b_now
-                if fired:
+                if fired[k] > zero:
                     fired_last[n_new] = k
                     n_new += 1
             n_fired = n_new
@@ -145,10 +153,10 @@ class Constants:
 class _EventRecurrence(torch.autograd.Function):
     @staticmethod
     def forward(ctx, currents: torch.Tensor, weights: torch.Tensor, adaptive: bool,  # type: ignore[override]
-                constants: Constants) -> torch.Tensor:
+                constants: Constants, save: bool) -> torch.Tensor:
+        """``save``: keep what the backward pass needs (only when there will be one)."""
         x = currents.detach().to(torch.float32).contiguous()
         steps, batch, n = x.shape
-        save = ctx.needs_input_grad[0] or ctx.needs_input_grad[1]  # what backward needs, only if it will run
         spikes = torch.empty_like(x)
         v_pre = torch.empty_like(x) if save else x.new_empty(0, 0, 0)
         b_pre = torch.empty_like(x) if save and adaptive else x.new_empty(0, 0, 0)
@@ -187,7 +195,7 @@ class _EventRecurrence(torch.autograd.Function):
         # dW[k, j] = sum over steps and clips of grad_currents[t, b, k] * z[t - 1, b, j]
         previous = torch.cat([zeros.unsqueeze(0), spikes[:-1]]).flatten(0, 1)
         grad_weights = grad_currents.flatten(0, 1).t() @ previous
-        return grad_currents, grad_weights, None, None
+        return grad_currents, grad_weights, None, None, None
 
 
 class EventRecurrent(nn.Module):
@@ -210,7 +218,10 @@ class EventRecurrent(nn.Module):
             raise RuntimeError("the speech event engine runs on the CPU only; use --snnbench-speech-engine=framework "
                                "with --device=cuda")
         currents = torch.nn.functional.linear(inputs, self.input_weights)  # all steps at once, as Norse's
-        return _EventRecurrence.apply(currents, self.recurrent_weights, self.adaptive, self.constants)
+        # needs_input_grad inside the Function says whether a weight requires grad, even under
+        # no_grad(): whether a backward pass can follow is decided here.
+        backward = torch.is_grad_enabled() and (currents.requires_grad or self.recurrent_weights.requires_grad)
+        return _EventRecurrence.apply(currents, self.recurrent_weights, self.adaptive, self.constants, backward)
 
     def _norse(self) -> nn.Module:
         from . import via_norse_lif, via_norse_lsnn
