@@ -89,3 +89,14 @@ def test_the_command_writes_markdown_and_html(tmp_path: Path, capsys: pytest.Cap
            "98.00 % -> 90.00 % (8.00 points) | differs |" in text
     assert "<table>" in (out / "paper.html").read_text()
     assert str(out / "paper.md") in capsys.readouterr().out
+
+
+def test_an_engine_of_ours_in_place_of_the_papers_framework_does_not_stand_for_it() -> None:
+    """The speech ratios are the paper's frameworks' (Norse against torch's LSTM): a Speech-LIF record
+    of our event engine, given later, does not replace Norse's."""
+    norse = record("speech-lif", "test", framework="norse", framework_is_paper=True, engine=None,
+                   test_accuracy=0.61)
+    event = record("speech-lif", "test", framework="norse", framework_is_paper=True, engine="event",
+                   test_accuracy=0.40)
+    found = verdicts(run(norse, {**norse, "phase": "training"}, event, {**event, "phase": "training"}))
+    assert found["Speech-LIF accuracy"][1] == "61.00 %"

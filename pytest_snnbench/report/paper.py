@@ -43,7 +43,10 @@ class Claim:
 
 # -- reading records -----------------------------------------------------------------------
 def _is_paper_framework(record: dict[str, Any]) -> bool:
-    return record.get("framework_is_paper") is not False and not record.get("compiled")
+    """Run with the paper's framework's own code: not compiled, and not an engine of ours in its place
+    (a workload with a framework axis records ``engine`` only where one replaced the framework's)."""
+    replaced = record.get("framework") is not None and record.get("engine") is not None
+    return record.get("framework_is_paper") is not False and not record.get("compiled") and not replaced
 
 
 def pick(records: Records, family: str, phase: str, *, convergence: bool | None = None,
