@@ -30,6 +30,19 @@ MAPS, CHANNELS, SIZE, OUT, KERNEL = 6400, 12, 12, 64, 5
 OUT_SIZE = SIZE - KERNEL + 1
 
 
+@njit(inline="always")
+def _channel_row_column(flat: int) -> tuple[int, int, int]:
+    """A spike's channel, row and column from its flat index c*144 + y*12 + x."""
+    rest = flat % (SIZE * SIZE)
+    return flat // (SIZE * SIZE), rest // SIZE, rest % SIZE
+
+
+@njit(inline="always")
+def _offsets_inside(position: int) -> tuple[int, int]:
+    """The kernel offsets k (as a range) for which the output position - k lies on the 8 x 8 map."""
+    return max(0, position - OUT_SIZE + 1), min(KERNEL, position + 1)
+
+
 @njit(cache=True, parallel=True)
 def event_forward(idx_ptr, idx, weights, out):
     """out [maps, 8, 8, 64] = conv of the spikes listed per map (flat c*144 + y*12 + x) with weights
@@ -37,19 +50,11 @@ def event_forward(idx_ptr, idx, weights, out):
     maps = out.shape[0]
     for n in prange(maps):
         for e in range(idx_ptr[n], idx_ptr[n + 1]):
-            flat = idx[e]
-            c, rest = flat // (SIZE * SIZE), flat % (SIZE * SIZE)
-            y, x = rest // SIZE, rest % SIZE
-            for ky in range(KERNEL):
-                oy = y - ky
-                if oy < 0 or oy >= OUT_SIZE:
-                    continue
-                for kx in range(KERNEL):
-                    ox = x - kx
-                    if ox < 0 or ox >= OUT_SIZE:
-                        continue
+            c, y, x = _channel_row_column(idx[e])
+            for ky in range(*_offsets_inside(y)):
+                for kx in range(*_offsets_inside(x)):
                     for o in range(OUT):
-                        out[n, oy, ox, o] += weights[c, ky, kx, o]
+                        out[n, y - ky, x - kx, o] += weights[c, ky, kx, o]
 
 
 @njit(cache=True, parallel=True)
@@ -62,19 +67,11 @@ def event_weight_gradient(idx_ptr, idx, grad_out, partial):
     for part in prange(threads):
         for n in range(part * chunk, min(maps, (part + 1) * chunk)):
             for e in range(idx_ptr[n], idx_ptr[n + 1]):
-                flat = idx[e]
-                c, rest = flat // (SIZE * SIZE), flat % (SIZE * SIZE)
-                y, x = rest // SIZE, rest % SIZE
-                for ky in range(KERNEL):
-                    oy = y - ky
-                    if oy < 0 or oy >= OUT_SIZE:
-                        continue
-                    for kx in range(KERNEL):
-                        ox = x - kx
-                        if ox < 0 or ox >= OUT_SIZE:
-                            continue
+                c, y, x = _channel_row_column(idx[e])
+                for ky in range(*_offsets_inside(y)):
+                    for kx in range(*_offsets_inside(x)):
                         for o in range(OUT):
-                            partial[part, c, ky, kx, o] += grad_out[n, oy, ox, o]
+                            partial[part, c, ky, kx, o] += grad_out[n, y - ky, x - kx, o]
 
 
 def best_of(run, repeats: int) -> float:
