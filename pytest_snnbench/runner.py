@@ -500,6 +500,7 @@ class WorkloadRunner:
         record["distributed"] = self._distributed_record(workload, training=True)
         record["checkpoint_every_s"] = self.options.checkpoint_every if checkpoints else 0.0
         record["complexity"] = measure_training(self.create(workload_type, settings))  # untimed, a throwaway copy
+        record["dense_limit"] = dense_limit_record(workload, "training", record["train_throughput_samples_per_s"])
         if checkpoints is not None and checkpoints.error:
             record["checkpoint_error"] = checkpoints.error
             warnings.warn(SnnbenchNotice(f"{workload.name}: checkpoints stopped, cannot write "

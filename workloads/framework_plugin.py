@@ -2,11 +2,40 @@
 workloads); each says in its own frameworks.py which libraries implement it. Imports nothing heavy."""
 from __future__ import annotations
 
+from typing import Any, Callable
+
 import pytest
 
 # Every framework some workload implements ("paper": each workload's own, the paper's).
 FRAMEWORKS = ("paper", "snntorch", "torch", "norse", "sinabs", "spikingjelly", "rockpool")
 COMPILED = "+compile"
+ENGINES = ("framework", "event")  # the framework's own code, or our event engine computing the same network
+
+
+def engine_names(text: str) -> tuple[str, ...]:
+    """``--snnbench-*-engine`` values (framework, event) in the order given, each once."""
+    engines: list[str] = []
+    for part in str(text).split(","):
+        engine = part.strip().lower()
+        if engine not in ENGINES:
+            raise ValueError(f"{part.strip()!r} is unknown; use framework (the framework's own code), event "
+                             "(the event engine, CPU only) or both, e.g. framework,event.")
+        if engine not in engines:
+            engines.append(engine)
+    return tuple(engines)
+
+
+def event_engine_needs_the_cpu(option: str) -> Callable[[dict, Any], None]:
+    """An option check: ``--<option>=event`` with a CUDA device is refused, saying what to use instead."""
+    dest = option.replace("-", "_")
+
+    def check(values: dict, core: Any) -> None:
+        devices = (core.device,) + tuple(core.device_sweep) if core is not None else ()
+        if "event" in values.get(dest, ()) and any(str(d).startswith("cuda") for d in devices):
+            raise ValueError(f"--{option}=event runs on the CPU only; with --device=cuda use "
+                             f"--{option}=framework (the default).")
+
+    return check
 
 
 def framework_names(text: str) -> tuple[str, ...]:

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import pytest
 
+from .framework_plugin import engine_names, event_engine_needs_the_cpu
+
 STDP_SIZES = (100, 400, 1600, 6400)
 STDP_ENGINES = ("fast", "bindsnet")
 CONVERSION_ENGINES = ("event", "bindsnet")
@@ -98,6 +100,12 @@ def pytest_snnbench_add_options(options) -> None:
                      "BindsNET; CPU only), bindsnet (BindsNET's own Network.run, the reference), or auto (default: "
                      "event on the CPU, bindsnet on CUDA). Two, e.g. bindsnet,event, run side by side.")
     options.add_check(_cpu_engines_need_the_cpu)
+    options.add("--snnbench-backprop-engine", default="framework", parse=engine_names, metavar="ENGINE[,ENGINE]",
+                help="Image-Backprop engine: framework (default: the framework's own code, snnTorch's for the "
+                     "paper) or event (snnTorch's neuron as compiled loops with a hand-written backward, the second "
+                     "convolution and the readout driven by their input spikes; proven equal to snnTorch; CPU "
+                     "only). Both, framework,event, run side by side.")
+    options.add_check(event_engine_needs_the_cpu("snnbench-backprop-engine"))
     options.add("--snnbench-stdp-batch", default="1", parse=positive_int, metavar="N",
                 help="Image-STDP training batch size (default: 1, the paper's definition; more is faster "
                      "and recorded with the result).")

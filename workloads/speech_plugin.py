@@ -3,30 +3,12 @@ from __future__ import annotations
 
 import pytest
 
+from .framework_plugin import engine_names, event_engine_needs_the_cpu
 from .image_plugin import positive_int
 
 SPEECH_TASKS = ("snnbench", "35", "12")
-SPEECH_ENGINES = ("framework", "event")
-
-
-def speech_engines(text: str) -> tuple[str, ...]:
-    """Engines in the order given, each once."""
-    engines: list[str] = []
-    for part in str(text).split(","):
-        engine = part.strip().lower()
-        if engine not in SPEECH_ENGINES:
-            raise ValueError(f"{part.strip()!r} is unknown; use framework (the framework's own code), event "
-                             "(the event engine, CPU only) or both, e.g. framework,event.")
-        if engine not in engines:
-            engines.append(engine)
-    return tuple(engines)
-
-
-def _event_engine_needs_the_cpu(values: dict, core) -> None:
-    devices = (core.device,) + tuple(core.device_sweep) if core is not None else ()
-    if "event" in values.get("snnbench_speech_engine", ()) and any(str(d).startswith("cuda") for d in devices):
-        raise ValueError("--snnbench-speech-engine=event runs on the CPU only; with --device=cuda use "
-                         "--snnbench-speech-engine=framework (the default).")
+speech_engines = engine_names
+_event_engine_needs_the_cpu = event_engine_needs_the_cpu("snnbench-speech-engine")
 
 
 def speech_task(text: str) -> str:

@@ -15,7 +15,9 @@ the majority class by far more than 10 points).
 
 The network and its layer-by-layer execution are in network.py; the neuron comes from a framework
 (``--snnbench-framework``, default snnTorch, the paper's; frameworks.py lists them, one via_*.py
-module each, and docs/frameworks.md says how each expresses the paper's neuron).
+module each, and docs/frameworks.md says how each expresses the paper's neuron). The engine
+(``--snnbench-backprop-engine``) is the framework's own code (default) or event_engine.py, which
+computes snnTorch's network with compiled neurons and spike-driven layers (recorded as ``engine``).
 """
 from __future__ import annotations
 
@@ -28,10 +30,13 @@ import torch
 
 from pytest_snnbench import Batch, TensorDataWorkload, WorkloadContext
 from pytest_snnbench.data import mnist_splits
+from pytest_snnbench.dense_limit import DenseKernel
 from pytest_snnbench.frameworks import RunsOnFramework
+from pytest_snnbench.plugin import workload_options
 
 from . import frameworks
 from .config import CONFIGS, TARGET_SOURCES, Config  # noqa: F401  (Config: tests resize the smoke scale)
+from .event_engine import EventConvSNN
 from .network import ConvSNN
 
 pytestmark = [pytest.mark.image, pytest.mark.backprop]
@@ -40,9 +45,10 @@ pytestmark = [pytest.mark.image, pytest.mark.backprop]
 class ImageBackprop(RunsOnFramework, TensorDataWorkload):
     name = "image-backprop"
 
-    def __init__(self, context: WorkloadContext, framework: str = frameworks.PAPER) -> None:
+    def __init__(self, context: WorkloadContext, framework: str = frameworks.PAPER, engine: str = "framework") -> None:
         super().__init__(context)
         self.framework = frameworks.load(framework)
+        self.engine = engine
         self.config = CONFIGS[context.scale]
         self.target_accuracy = self.config.target_accuracy
         self.target_source = TARGET_SOURCES[context.scale]
@@ -57,8 +63,9 @@ class ImageBackprop(RunsOnFramework, TensorDataWorkload):
         self.test_inputs = mnist.test.images[: self.config.test_samples]
         self.test_labels = mnist.test.labels[: self.config.test_samples]
         self.batch_size, self.eval_batch_size = self.config.batch_size, self.config.eval_batch_size
-        self.model = ConvSNN(self.framework.module.make_neuron, self.config.beta, self.config.surrogate_slope).to(
-            self.device, memory_format=torch.channels_last)
+        model = (ConvSNN(self.framework.module.make_neuron, self.config.beta, self.config.surrogate_slope)
+                 if engine == "framework" else EventConvSNN(self.config.beta, self.config.surrogate_slope))
+        self.model = model.to(self.device, memory_format=torch.channels_last)
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=self.config.learning_rate,
                                           betas=self.config.betas)
         self.loss = SF.ce_rate_loss()
@@ -67,7 +74,9 @@ class ImageBackprop(RunsOnFramework, TensorDataWorkload):
     def hyperparameters(self) -> dict[str, Any]:
         # The framework's name and whether it is compiled define the computation; its version, its
         # proof of equality and its mapping are in the record (record.framework_fields), not the recipe.
-        return {**asdict(self.config), "network": "12C5-MP2-64C5-MP2-FC10", "framework": self.framework.name,
+        # The engine only where it is not the framework's own code: those runs keep their identity.
+        engine = {"engine": self.engine} if self.engine != "framework" else {}
+        return {**asdict(self.config), **engine, "network": "12C5-MP2-64C5-MP2-FC10", "framework": self.framework.name,
                 "compiled": self.framework.compiled,
                 "surrogate": "fast_sigmoid", "optimizer": "Adam", "loss": "ce_rate_loss", "encoding": "direct",
                 "execution": "layer-by-layer over time"}
@@ -89,10 +98,48 @@ class ImageBackprop(RunsOnFramework, TensorDataWorkload):
         self.model.eval()
         return self.network(batch.inputs, self.config.time_steps).sum(0).argmax(1)
 
+    def dense_kernel(self, phase: str) -> DenseKernel:
+        """The dense limit (pytest_snnbench.dense_limit): the second convolution and its pooling alone,
+        as torch runs them densely (oneDNN, channels last) on the real shapes, on maps of random
+        binary spikes (a dense kernel's time does not depend on them): for training, forward and
+        backward (input and weight gradients) for one training batch at all time steps; for
+        inference, the forward for one evaluation batch at 10 of its time steps, scaled."""
+        training = phase == "training"
+        batch = self.batch_size if training else self.eval_batch_size
+        steps = self.config.time_steps if training else min(10, self.config.time_steps)
+        generator = torch.Generator().manual_seed(0)
+        spikes = (torch.rand(steps * batch, 12, 12, 12, generator=generator) < 0.1).float()
+        spikes = spikes.to(self.device).contiguous(memory_format=torch.channels_last).requires_grad_(training)
+        conv = torch.nn.Conv2d(12, 64, 5).to(self.device, memory_format=torch.channels_last)
+
+        def run() -> None:
+            with torch.set_grad_enabled(training):
+                pooled = torch.nn.functional.max_pool2d(conv(spikes), 2)
+                if training:
+                    torch.autograd.grad(pooled, (spikes, conv.weight, conv.bias), torch.ones_like(pooled))
+            if spikes.is_cuda:
+                torch.cuda.synchronize()
+
+        what = (f"conv2 (12->64, 5x5) + max-pool on {steps * batch} maps of 12x12x12 spikes, "
+                + ("forward and backward (input, weight and bias gradients)" if training else "forward"))
+        return DenseKernel(run=run, samples=batch * steps / self.config.time_steps, what=what)
+
+
+def _engine(framework: str, engine: str) -> dict[str, Any]:
+    """The framework and the engine; the event engine computes snnTorch's network (the paper's) only."""
+    if engine == "event" and framework != frameworks.PAPER:
+        pytest.skip(f"the event engine computes snnTorch's network (the paper's); run it with "
+                    f"--snnbench-framework=paper or snntorch, not {framework}")
+    return {"framework": framework, "engine": engine}
+
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    """Several frameworks given (--snnbench-framework=snntorch,sinabs): each runs, side by side."""
+    """Several frameworks given (--snnbench-framework=snntorch,sinabs), or both engines
+    (--snnbench-backprop-engine=framework,event): each runs, side by side."""
     frameworks.CATALOG.parametrize(metafunc)
+    engines = workload_options(metafunc.config).get("snnbench_backprop_engine", ("framework",))
+    if "backprop_engine" in metafunc.fixturenames and len(engines) > 1:
+        metafunc.parametrize("backprop_engine", engines)
 
 
 @pytest.fixture
@@ -101,11 +148,17 @@ def framework(request: pytest.FixtureRequest) -> str:
     return frameworks.CATALOG.selected(request.config)[0]
 
 
+@pytest.fixture
+def backprop_engine(snnbench) -> str:
+    """The one engine asked for (both parametrize the tests instead)."""
+    return snnbench.option("snnbench_backprop_engine")[0]
+
+
 @pytest.mark.training
-def test_image_backprop_training(snnbench, benchmark, framework: str) -> None:
-    snnbench.train(ImageBackprop, benchmark, framework=framework)
+def test_image_backprop_training(snnbench, benchmark, framework: str, backprop_engine: str) -> None:
+    snnbench.train(ImageBackprop, benchmark, **_engine(framework, backprop_engine))
 
 
 @pytest.mark.inference
-def test_image_backprop_inference(snnbench, benchmark, framework: str) -> None:
-    snnbench.infer(ImageBackprop, benchmark, framework=framework)
+def test_image_backprop_inference(snnbench, benchmark, framework: str, backprop_engine: str) -> None:
+    snnbench.infer(ImageBackprop, benchmark, **_engine(framework, backprop_engine))
