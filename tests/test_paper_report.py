@@ -100,3 +100,38 @@ def test_an_engine_of_ours_in_place_of_the_papers_framework_does_not_stand_for_i
                    test_accuracy=0.40)
     found = verdicts(run(norse, {**norse, "phase": "training"}, event, {**event, "phase": "training"}))
     assert found["Speech-LIF accuracy"][1] == "61.00 %"
+
+
+def test_a_time_ratio_takes_the_latest_pair_from_one_runner_over_a_later_unsound_one() -> None:
+    """A later run on another CPU, or at other threads, does not break a sound pair of earlier runs."""
+    lif = record("speech-lif", "training", samples_seen=1000, total_seconds=100.0)
+    lstm = record("speech-lstm", "training", samples_seen=1000, total_seconds=25.0)
+    later_elsewhere = record("speech-lif", "training", samples_seen=1000, total_seconds=10.0)
+    one_thread = record("speech-lstm", "training", samples_seen=1000, total_seconds=50.0, intra_op_threads=1)
+    runs = [run(lif, lstm, label="amd"), run(later_elsewhere, label="intel", cpu="Intel Xeon"),
+            run(one_thread, label="amd-1-thread")]
+    row = next(r for r in rows(runs) if r["claim"] == "Speech-LIF's training epoch over the LSTM's")
+    assert (row["verdict"], row["ours"]) == (AGREES, "4x")
+    assert "(run amd)" in row["why"] and "NOT" not in row["why"]
+
+
+def test_a_thread_sweep_is_read_from_one_machine_only() -> None:
+    def throughput(family: str, threads: int, value: float) -> dict:
+        return record(family, "training", intra_op_threads=threads, train_throughput_samples_per_s=value)
+    claim = "More intra-op threads speed up Image-Backprop training only"
+    split = verdicts(run(throughput("image-backprop", 1, 100.0)),
+                     run(throughput("image-backprop", 2, 400.0), cpu="Intel Xeon"))
+    assert split[claim][0] == NOT_MEASURED  # 1 thread on one CPU, 2 on another: no sweep
+    swept = verdicts(run(throughput("image-backprop", 1, 100.0), throughput("image-backprop", 2, 180.0),
+                         throughput("speech-lif", 1, 100.0), throughput("speech-lif", 2, 105.0)))
+    assert swept[claim] == (AGREES, "image-backprop 1.80x, speech-lif 1.05x")
+    scales = verdicts(run(throughput("image-backprop", 1, 100.0), throughput("image-backprop", 2, 180.0),
+                          throughput("speech-lif", 1, 100.0), throughput("speech-lif", 2, 150.0)))
+    assert scales[claim][0] == DIFFERS
+
+
+def test_the_fast_engines_time_to_target_is_one_figure_per_network_size() -> None:
+    def stdp(size: int, seconds: float) -> dict:
+        return record(f"image-stdp-{size}", "training", engine="fast", time_to_target_s=seconds)
+    found = verdicts(run(stdp(100, 10.0), stdp(400, 30.0)), run(stdp(100, 8.0)))
+    assert found["Image-STDP time to target, fast engine (ours)"] == (AGREES, "image-stdp-400 30 s, image-stdp-100 8 s")

@@ -23,6 +23,7 @@ AGREES, DIFFERS, NOT_MEASURED = "agrees", "differs", "not measured"
 
 Records = Sequence[dict[str, Any]]
 MACHINE = "_machine"  # added to each record from its run's machine_info: the CPU and the host
+RUN = "_run"  # added to each record: the label of the run (file) it came from
 
 
 @dataclass(frozen=True)
@@ -49,12 +50,11 @@ def _is_paper_framework(record: dict[str, Any]) -> bool:
     return record.get("framework_is_paper") is not False and not record.get("compiled") and not replaced
 
 
-def pick(records: Records, family: str, phase: str, *, convergence: bool | None = None,
-         engine: str | None = None) -> dict[str, Any] | None:
-    """The last record of ``family`` and ``phase`` run with the paper's framework (a later run
-    given overrides an earlier); ``convergence``: only convergence runs (True) or only
-    time-to-target runs (False)."""
-    found = None
+def candidates(records: Records, family: str, phase: str, *, convergence: bool | None = None,
+               engine: str | None = None) -> list[dict[str, Any]]:
+    """Every record of ``family`` and ``phase`` run with the paper's framework, in the order given;
+    ``convergence``: only convergence runs (True) or only time-to-target runs (False)."""
+    found = []
     for record in records:
         if record.get("family") != family or record.get("phase") != phase or not _is_paper_framework(record):
             continue
@@ -63,8 +63,20 @@ def pick(records: Records, family: str, phase: str, *, convergence: bool | None 
         is_convergence = bool((record.get("convergence") or {}).get("available"))
         if convergence is not None and is_convergence != convergence:
             continue
-        found = record
+        found.append(record)
     return found
+
+
+def pick(records: Records, family: str, phase: str, *, convergence: bool | None = None,
+         engine: str | None = None) -> dict[str, Any] | None:
+    """The last of ``candidates`` (a later run given overrides an earlier)."""
+    found = candidates(records, family, phase, convergence=convergence, engine=engine)
+    return found[-1] if found else None
+
+
+def same_runner(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    """Two records whose times compare: one machine, one device, the same intra-op threads."""
+    return all(a.get(key) == b.get(key) for key in (MACHINE, "device", "intra_op_threads"))
 
 
 def percent(value: float | None) -> str:
@@ -162,34 +174,47 @@ def _time_ratio(numerator: tuple[str, str], denominator: tuple[str, str], paper:
         return total / samples if samples and total else None
 
     def read(records: Records) -> Finding:
-        top, bottom = pick(records, *numerator), pick(records, *denominator, engine="bindsnet")
-        if bottom is None:  # the paper's STDP ran BindsNET's engine; our fast one is the other choice
-            bottom = pick(records, *denominator)
-        if top is None or bottom is None:
+        tops = candidates(records, *numerator)
+        # the paper's STDP ran BindsNET's engine: its records first, our fast engine's after
+        bottoms = (candidates(records, *denominator, engine="bindsnet")[::-1]
+                   + [r for r in reversed(candidates(records, *denominator)) if r.get("engine") != "bindsnet"])
+        if not tops or not bottoms:
             return _missing(f"{numerator[0]} and {denominator[0]} ({numerator[1]}) in one session")
+        # the latest pair measured by one runner (BindsNET's STDP first); only without one, the latest
+        # of each, flagged
+        top, bottom = next(((t, b) for b in bottoms for t in reversed(tops) if same_runner(t, b)),
+                           (tops[-1], bottoms[0]))
         a, b = seconds(top), seconds(bottom)
         if a is None or b is None:
             return _missing(f"{numerator[0]} and {denominator[0]} with their sample counts")
         ratio = a / b
-        same_machine = top.get(MACHINE) == bottom.get(MACHINE) and top.get("device") == bottom.get("device")
+        sound = same_runner(top, bottom)
         within = 1 / RATIO_TOLERANCE <= ratio / paper <= RATIO_TOLERANCE
         engine = "".join(f"; {r['family']} engine {r['engine']}" for r in (top, bottom) if r.get("engine"))
+        runs = " and ".join(dict.fromkeys(str(r.get(RUN)) for r in (top, bottom) if r.get(RUN)))
         why = (f"seconds per {per}, {numerator[0]} over {denominator[0]}" + engine +
-               ("" if same_machine else "; NOT measured on the same machine: not a sound ratio"))
-        return Finding(f"{ratio:.3g}x", AGREES if within and same_machine else DIFFERS, why)
+               (f", {top.get('intra_op_threads')} intra-op threads" if sound else "") +
+               (f" (run {runs})" if runs else "") +
+               ("" if sound else "; NOT measured on the same machine and threads: not a sound ratio"))
+        return Finding(f"{ratio:.3g}x", AGREES if within and sound else DIFFERS, why)
     return read
 
 
 def thread_scaling(records: Records) -> Finding:
-    """Fig. 5: more intra-op threads speed up Image-Backprop training only."""
+    """Fig. 5: more intra-op threads speed up Image-Backprop training only. A family's gain is read
+    from one machine's records (the latest machine that ran it at two thread counts or more)."""
+    by_machine: dict[str, dict[Any, dict[Any, float]]] = {}
+    for r in records:
+        if r.get("phase") == "training" and _is_paper_framework(r) and r.get("train_throughput_samples_per_s"):
+            runner = by_machine.setdefault(str(r.get("family")), {})
+            key = (r.get(MACHINE), r.get("device"))
+            runner[key] = {**runner.pop(key, {}), r.get("intra_op_threads"): r["train_throughput_samples_per_s"]}
     gains: dict[str, float] = {}
-    for family in sorted({r.get("family") for r in records if r.get("phase") == "training"}):
-        by_threads = {r.get("intra_op_threads"): r.get("train_throughput_samples_per_s") for r in records
-                      if r.get("family") == family and r.get("phase") == "training" and _is_paper_framework(r)
-                      and r.get("train_throughput_samples_per_s")}
-        if len(by_threads) >= 2:
-            low, high = min(by_threads), max(by_threads)
-            gains[str(family)] = by_threads[high] / by_threads[low]
+    for family in sorted(by_machine):
+        swept = [by_threads for by_threads in by_machine[family].values() if len(by_threads) >= 2]
+        if swept:
+            by_threads = swept[-1]
+            gains[family] = by_threads[max(by_threads)] / by_threads[min(by_threads)]
     if not gains:
         return _missing("a thread sweep, e.g. `-m training --intra-op-threads=1,2`")
     ours = ", ".join(f"{family} {gain:.2f}x" for family, gain in gains.items())
@@ -197,7 +222,7 @@ def thread_scaling(records: Records) -> Finding:
     others = [gain for family, gain in gains.items() if family != "image-backprop"]
     holds = (backprop is None or backprop > 1.2) and all(gain < 1.2 for gain in others)
     return Finding(ours, AGREES if holds else DIFFERS,
-                   "training throughput at the most threads over the fewest, same session (a speed-up is > 1.2x)")
+                   "training throughput at the most threads over the fewest, one machine (a speed-up is > 1.2x)")
 
 
 def repeatability(records: Records) -> Finding:
@@ -226,11 +251,15 @@ def operator_categories(records: Records) -> Finding:
 
 
 def fast_engine_time_to_target(records: Records) -> Finding:
-    found = [r for r in records if str(r.get("family", "")).startswith("image-stdp") and r.get("phase") == "training"
-             and r.get("engine") == "fast" and r.get("time_to_target_s")]
-    if not found:
+    latest: dict[str, dict[str, Any]] = {}
+    for r in records:  # a later run overrides an earlier, one figure per network size
+        if (str(r.get("family", "")).startswith("image-stdp") and r.get("phase") == "training"
+                and r.get("engine") == "fast" and r.get("time_to_target_s")):
+            latest.pop(r["family"], None)
+            latest[r["family"]] = r
+    if not latest:
         return _missing("`-m \"stdp and training\"` (the fast engine, our default)")
-    return Finding(", ".join(f"{r['family']} {r['time_to_target_s']:.0f} s" for r in found), AGREES,
+    return Finding(", ".join(f"{family} {r['time_to_target_s']:.0f} s" for family, r in latest.items()), AGREES,
                    "time to target with our fast engine, proven equal to BindsNET's (tests/test_diehl_cook_engines.py)")
 
 
@@ -310,7 +339,7 @@ CLAIMS: tuple[Claim, ...] = (
 
 # -- output -----------------------------------------------------------------------------------
 def rows(runs: Sequence[Run], claims: Iterable[Claim] = CLAIMS) -> list[dict[str, str]]:
-    records = [{**record, MACHINE: _machine_of(run)} for run in runs for record in run.records.values()]
+    records = [{**record, MACHINE: _machine_of(run), RUN: run.label} for run in runs for record in run.records.values()]
     out = []
     for claim in claims:
         finding = claim.read(records)
