@@ -135,3 +135,13 @@ def test_the_fast_engines_time_to_target_is_one_figure_per_network_size() -> Non
         return record(f"image-stdp-{size}", "training", engine="fast", time_to_target_s=seconds)
     found = verdicts(run(stdp(100, 10.0), stdp(400, 30.0)), run(stdp(100, 8.0)))
     assert found["Image-STDP time to target, fast engine (ours)"] == (AGREES, "image-stdp-400 30 s, image-stdp-100 8 s")
+
+
+def test_the_stability_row_states_the_sampling_noise_of_the_papers_fresh_250_sample_checks() -> None:
+    """At 80 % a check on 250 fresh samples has a binomial noise of 2.53 points."""
+    stdp = record("image-stdp-100", "training",
+                  convergence={**convergence(1, 0.0118), "accuracy_mean_after": 0.80},
+                  curve=[{"samples": 2500 * i, "accuracy": 0.8, "evaluated": 5000} for i in range(1, 4)])
+    row = next(r for r in rows([run(stdp)]) if r["claim"].startswith("STDP's accuracy after convergence"))
+    assert row["ours"] == "image-stdp-100 1.18 pt"
+    assert row["verdict"] == DIFFERS and "image-stdp-100 2.53 pt" in row["why"]

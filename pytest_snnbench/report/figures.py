@@ -16,6 +16,9 @@ from ..profiling.categories import ALL_BUCKETS  # noqa: E402
 from .load import Run  # noqa: E402
 
 
+PANELS_PER_ROW = 3
+
+
 def _label(run: Run, name: str, many_runs: bool) -> str:
     return f"{run.label}: {name}" if many_runs else name
 
@@ -36,8 +39,16 @@ def accuracy_against_time(runs: Sequence[Run], path: Path) -> Path | None:
                 families[record["family"]].append((_label(run, name, len(runs) > 1), record))
     if not families:
         return None
-    figure, axes = plt.subplots(1, len(families), figsize=(5.5 * len(families), 4.2), squeeze=False)
-    for axis, (family, lines) in zip(axes[0], sorted(families.items())):
+    # a grid of at most three panels a row, each legend under its panel: many runs of one family
+    # would hide the curves behind an inner legend
+    columns = min(PANELS_PER_ROW, len(families))
+    grid_rows = -(-len(families) // columns)
+    legend_lines = max(len(lines) for lines in families.values()) + 1
+    figure, axes = plt.subplots(grid_rows, columns, squeeze=False,
+                                figsize=(6.0 * columns, (4.2 + 0.16 * legend_lines) * grid_rows))
+    for axis in axes.flat[len(families):]:
+        axis.set_visible(False)
+    for axis, (family, lines) in zip(axes.flat, sorted(families.items())):
         splits = set()
         for label, record in lines:
             curve = record["curve"]
@@ -52,9 +63,9 @@ def accuracy_against_time(runs: Sequence[Run], path: Path) -> Path | None:
         axis.set_ylabel(f"{splits.pop() if len(splits) == 1 else 'check'} accuracy (%)")
         axis.set_title(family)
         axis.grid(True, which="both", alpha=0.3)
-        axis.legend(fontsize=7)
+        axis.legend(fontsize=6, loc="upper center", bbox_to_anchor=(0.5, -0.16), frameon=False)
     figure.tight_layout()
-    figure.savefig(path, dpi=110)
+    figure.savefig(path, dpi=110, bbox_inches="tight")
     plt.close(figure)
     return path
 
