@@ -145,3 +145,11 @@ def test_the_stability_row_states_the_sampling_noise_of_the_papers_fresh_250_sam
     row = next(r for r in rows([run(stdp)]) if r["claim"].startswith("STDP's accuracy after convergence"))
     assert row["ours"] == "image-stdp-100 1.18 pt"
     assert row["verdict"] == DIFFERS and "image-stdp-100 2.53 pt" in row["why"]
+
+
+def test_a_best_accuracy_that_differs_says_how_noisy_the_papers_checks_were() -> None:
+    stdp = record("image-stdp-400", "training", best_accuracy=0.9076,
+                  convergence={**convergence(2, 0.006), "accuracy_mean_after": 0.89})
+    row = next(r for r in rows([run(stdp)]) if r["claim"] == "Image-STDP, 400 neurons, best accuracy during training")
+    assert (row["verdict"], row["ours"]) == (DIFFERS, "90.76 %")
+    assert "1.98 pt at our mean accuracy (89.00 %)" in row["why"]

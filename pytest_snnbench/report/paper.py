@@ -113,14 +113,27 @@ def converged_test_accuracy(family: str, paper: float, why_differs: str = "") ->
     return read
 
 
+def sampling_noise(accuracy: float, samples: int) -> float:
+    """The standard deviation a check of ``samples`` draws would show with nothing changing but the
+    draw (binomial): the floor under any spread of checks."""
+    return math.sqrt(accuracy * (1 - accuracy) / samples)
+
+
 def best_validation_accuracy(family: str, paper: float) -> Callable[[Records], Finding]:
     def read(records: Records) -> Finding:
         record = pick(records, family, "training", convergence=True)
         if record is None or record.get("best_accuracy") is None:
             return _missing(f"a convergence run of {family} (--snnbench-budget=epochs:10)")
         ours = float(record["best_accuracy"])
-        return Finding(percent(ours), _accuracy_verdict(ours, paper),
-                       "best validation check of the convergence run (the paper's best is on its test checks)")
+        verdict = _accuracy_verdict(ours, paper)
+        why = "best validation check of the convergence run (one fixed split)"
+        mean = (record.get("convergence") or {}).get("accuracy_mean_after")
+        if verdict == DIFFERS and mean:
+            noise = sampling_noise(float(mean), PAPER_STDP_CHECK_SAMPLES)
+            why += (f"; the paper's best is the highest of its checks on {PAPER_STDP_CHECK_SAMPLES} fresh training "
+                    f"samples each, whose sampling noise alone is {noise * 100:.2f} pt at our mean accuracy "
+                    f"({float(mean) * 100:.2f} %): the highest of many such draws lies several of those above the mean")
+        return Finding(percent(ours), verdict, why)
     return read
 
 
@@ -135,12 +148,6 @@ def epochs_to_convergence(family: str, paper: int) -> Callable[[Records], Findin
         return Finding(str(ours), AGREES if ours == paper else DIFFERS,
                        f"pytest_snnbench.convergence's rule ({convergence.get('rule')}){note}")
     return read
-
-
-def sampling_noise(accuracy: float, samples: int) -> float:
-    """The standard deviation a check of ``samples`` draws would show with nothing changing but the
-    draw (binomial): the floor under any spread of checks."""
-    return math.sqrt(accuracy * (1 - accuracy) / samples)
 
 
 def stability(families: Sequence[str], above: float | None = None, below: float | None = None,
@@ -321,6 +328,10 @@ CLAIMS: tuple[Claim, ...] = (
           converged_test_accuracy("image-stdp-6400", 0.84)),
     Claim("Section 4.3", "Image-STDP, 100 neurons, best accuracy during training", "84.8 %",
           best_validation_accuracy("image-stdp-100", 0.848)),
+    Claim("Section 4.3", "Image-STDP, 400 neurons, best accuracy during training", "93.2 %",
+          best_validation_accuracy("image-stdp-400", 0.932)),
+    Claim("Section 4.3", "Image-STDP, 1,600 neurons, best accuracy during training", "96.0 %",
+          best_validation_accuracy("image-stdp-1600", 0.960)),
     Claim("Section 4.3", "Image-STDP, 6,400 neurons, best accuracy during training", "94.8 %",
           best_validation_accuracy("image-stdp-6400", 0.948)),
     Claim("Section 4.3", "Image-STDP below 400 neurons: stable after one epoch", "1 epoch",
