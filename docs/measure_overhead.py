@@ -23,6 +23,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from pytest_snnbench.ab.stats import bootstrap_ratio
+
 REPO = Path(__file__).resolve().parent.parent
 
 
@@ -84,10 +86,14 @@ def main() -> None:
     for label, values in times.items():
         print(f"{label:7s} " + ", ".join(f"{v:.2f}" for v in values) + f" s; median {statistics.median(values):.2f} s")
     overhead = statistics.median(times["plugin"]) / statistics.median(times["bare"]) - 1
+    low, high = bootstrap_ratio(times["bare"], times["plugin"])
     fastest = min(times["plugin"]) / min(times["bare"]) - 1
-    print(f"the harness's cost: {100 * overhead:+.1f} % of the bare loop's training time by the medians, "
-          f"{100 * fastest:+.1f} % by the fastest runs (Speech-LIF, {args.epochs} epochs, {args.threads} threads, "
-          f"{args.rounds} rounds)")
+    # each round's two runs follow each other: their ratio cancels slow drifts of a shared VM's speed
+    paired = statistics.median(p / b for b, p in zip(times["bare"], times["plugin"])) - 1
+    print(f"the harness's cost: {100 * overhead:+.1f} % of the bare loop's training time by the medians "
+          f"(95 % bootstrap interval {100 * (low - 1):+.1f} to {100 * (high - 1):+.1f} %), {100 * paired:+.1f} % by the "
+          f"median of the rounds' paired ratios, {100 * fastest:+.1f} % by the fastest runs "
+          f"(Speech-LIF, {args.epochs} epochs, {args.threads} threads, {args.rounds} rounds)")
 
 
 if __name__ == "__main__":

@@ -153,3 +153,19 @@ def test_a_best_accuracy_that_differs_says_how_noisy_the_papers_checks_were() ->
     row = next(r for r in rows([run(stdp)]) if r["claim"] == "Image-STDP, 400 neurons, best accuracy during training")
     assert (row["verdict"], row["ours"]) == (DIFFERS, "90.76 %")
     assert "1.98 pt at our mean accuracy (89.00 %)" in row["why"]
+
+
+def test_repeated_runs_compare_curves_within_one_identity_and_one_machine() -> None:
+    def trained(family: str, identity: str, accuracies: list[float]) -> dict:
+        return record(family, "training", identity={"hash": identity}, device="cpu",
+                      curve=[{"samples": i, "accuracy": a} for i, a in enumerate(accuracies)])
+    claim = "Repeated runs: identical image curves, slight speech deviations"
+    same = verdicts(run(trained("image-backprop", "a", [0.9, 0.95])), run(trained("image-backprop", "a", [0.9, 0.95])),
+                    run(trained("speech-lif", "s", [0.5, 0.6])), run(trained("speech-lif", "s", [0.5, 0.6])))
+    assert same[claim] == (AGREES, "image-backprop: identical (2 runs), speech-lif: identical (2 runs)")
+    apart = verdicts(run(trained("image-backprop", "a", [0.9, 0.95])), run(trained("image-backprop", "a", [0.9, 0.96])))
+    assert apart[claim][0] == DIFFERS
+    elsewhere = verdicts(run(trained("image-backprop", "a", [0.9, 0.95])),
+                         run(trained("image-backprop", "a", [0.9, 0.96]), cpu="Intel Xeon"),
+                         run(trained("image-backprop", "b", [0.9, 0.97])))
+    assert elsewhere[claim][0] == NOT_MEASURED  # another CPU or another identity is no repeat
