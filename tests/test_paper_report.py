@@ -169,3 +169,9 @@ def test_repeated_runs_compare_curves_within_one_identity_and_one_machine() -> N
                          run(trained("image-backprop", "a", [0.9, 0.96]), cpu="Intel Xeon"),
                          run(trained("image-backprop", "b", [0.9, 0.97])))
     assert elsewhere[claim][0] == NOT_MEASURED  # another CPU or another identity is no repeat
+
+
+def test_more_than_one_epoch_to_convergence_above_400_neurons() -> None:
+    claim = "Image-STDP above 400 neurons (1,600): more than one epoch to convergence"
+    assert verdicts(run(record("image-stdp-1600", "training", convergence=convergence(3, 0.01))))[claim] == (AGREES, "3")
+    assert verdicts(run(record("image-stdp-1600", "training", convergence=convergence(1, 0.01))))[claim] == (DIFFERS, "1")
