@@ -175,3 +175,20 @@ def test_more_than_one_epoch_to_convergence_above_400_neurons() -> None:
     claim = "Image-STDP above 400 neurons (1,600): more than one epoch to convergence"
     assert verdicts(run(record("image-stdp-1600", "training", convergence=convergence(3, 0.01))))[claim] == (AGREES, "3")
     assert verdicts(run(record("image-stdp-1600", "training", convergence=convergence(1, 0.01))))[claim] == (DIFFERS, "1")
+
+
+def test_speech_convergence_is_counted_in_samples_against_the_papers_epoch() -> None:
+    def speech(family: str, epoch: int) -> dict:
+        return record(family, "training", convergence=convergence(epoch, 0.01),
+                      curve=[{"epoch": e, "samples": 1738 * e, "accuracy": 0.6} for e in range(1, 61)])
+    claim = "Speech-LIF and -LSNN: at the first epoch's level from then on"
+    found = verdicts(run(speech("speech-lif", 19), speech("speech-lsnn", 19)))
+    assert found[claim][0] == AGREES and "speech-lif 33,022 samples (epoch 19), 0.39 of the paper's epoch" in found[claim][1]
+    assert verdicts(run(speech("speech-lif", 49)))[claim][0] == DIFFERS  # 85,162 samples: past one epoch
+
+
+def test_time_to_accuracy_names_each_workloads_run_and_its_misses() -> None:
+    found = verdicts(run(record("image-backprop", "training", time_to_target_s=111.6, target_accuracy=0.95), label="a"),
+                     run(record("speech-lif", "training", time_to_target_s=None, target_accuracy=0.90), label="b"))
+    assert found["Time to accuracy, every workload (ours)"] == (
+        AGREES, "image-backprop 112 s to 95.00 % [a], speech-lif missed 90.00 % [b]")
