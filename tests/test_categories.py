@@ -1,6 +1,8 @@
 """Operator categories (paper, figure 2): total, unambiguous, and counted once each."""
 from __future__ import annotations
 
+import time
+
 import torch
 from hypothesis import given
 from hypothesis import strategies as st
@@ -96,3 +98,16 @@ def test_an_operator_inside_a_batch_fetch_is_data_loading_there_and_its_own_cate
     profile = profile_steps(step, batches(), warmup=0, steps=3, device=torch.device("cpu"), phase="training")
     clones = {op["category"] for op in profile["top_operators"] if op["name"] == "aten::clone"}
     assert clones == {"Data-loading", "Tensor-related"}
+
+
+def test_a_profile_says_how_much_of_the_windows_wall_time_its_operators_cover() -> None:
+    """Work outside torch's operators (here a sleep; in the fast STDP engine, its compiled loop) is
+    in the window's wall time only: the category shares are of the operators' part."""
+    def step(batch: torch.Tensor) -> None:
+        batch.mul(2)
+        time.sleep(0.02)
+
+    profile = profile_steps(step, [torch.rand(8, 8)] * 3, warmup=0, steps=3, device=torch.device("cpu"),
+                            phase="training")
+    assert profile["wall_ms"] >= 60
+    assert 0 < profile["coverage"] < 0.5

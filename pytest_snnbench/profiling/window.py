@@ -5,6 +5,7 @@ warm-up, as in the paper (two warm-up batches); so profiling never inflates time
 """
 from __future__ import annotations
 
+import time
 from collections import defaultdict
 from typing import Callable, Iterable, Iterator, TypeVar
 
@@ -69,6 +70,13 @@ def summarize(events, device_time: bool = False) -> dict[str, object]:
     }
 
 
+def coverage(operator_ms: float, wall_ms: float) -> dict[str, float]:
+    """How much of the window's wall time the operators account for. Work outside torch's
+    operators (a compiled numba loop, Python between the calls) is in the wall time only, so the
+    category shares are of the operators' part; ``wall_ms * coverage * share`` is a category's time."""
+    return {"wall_ms": wall_ms, "coverage": min(operator_ms / wall_ms, 1.0) if wall_ms > 0 else 0.0}
+
+
 def profile_steps(step: Callable[[T], object], items: Iterable[T], warmup: int, steps: int,
                   device: torch.device, phase: str) -> dict[str, object]:
     """Run ``warmup`` steps, then profile ``steps`` more; return the category summary."""
@@ -81,13 +89,16 @@ def profile_steps(step: Callable[[T], object], items: Iterable[T], warmup: int, 
         activities.append(ProfilerActivity.CUDA)
     done = 0
     with profile(activities=activities) as profiler:
+        started = time.perf_counter()
         for _, item in zip(range(steps), iterator):
             step(item)
             done += 1
         synchronize(device)  # queued kernels belong to the window
+        wall_ms = (time.perf_counter() - started) * 1000
     events = profiler.events()
     result: dict[str, object] = {"phase": phase, "warmup_steps": warmup, "steps": done, "clock": "cpu self time"}
     result.update(summarize(events))
+    result.update(coverage(float(result["total_ms"]), wall_ms))
     if on_cuda:
         result["device"] = summarize(events, device_time=True)
     return result
