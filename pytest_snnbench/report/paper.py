@@ -271,21 +271,31 @@ def _time_ratio(numerator: tuple[str, str], denominator: tuple[str, str], paper:
     return read
 
 
+def thread_sweeps(records: Records, value: Callable[[dict[str, Any]], Any]) -> dict[str, dict[Any, Any]]:
+    """Per family (in order of first appearance), one runner's ``value`` of each training record by
+    intra-op thread count: the latest machine and device that ran the family (paper's framework) at two
+    thread counts or more. A record whose ``value`` is None is left out."""
+    by_runner: dict[str, dict[Any, dict[Any, Any]]] = {}
+    for r in records:
+        if r.get("phase") != "training" or not _is_paper_framework(r) or (found := value(r)) is None:
+            continue
+        runners = by_runner.setdefault(str(r.get("family")), {})
+        key = (r.get(MACHINE), r.get("device"))
+        runners[key] = {**runners.pop(key, {}), r.get("intra_op_threads"): found}  # latest runner last
+    sweeps = {}
+    for family, runners in by_runner.items():
+        swept = [by_threads for by_threads in runners.values() if len(by_threads) >= 2]
+        if swept:
+            sweeps[family] = swept[-1]
+    return sweeps
+
+
 def thread_scaling(records: Records) -> Finding:
     """Fig. 5: more intra-op threads speed up Image-Backprop training only. A family's gain is read
     from one machine's records (the latest machine that ran it at two thread counts or more)."""
-    by_machine: dict[str, dict[Any, dict[Any, float]]] = {}
-    for r in records:
-        if r.get("phase") == "training" and _is_paper_framework(r) and r.get("train_throughput_samples_per_s"):
-            runner = by_machine.setdefault(str(r.get("family")), {})
-            key = (r.get(MACHINE), r.get("device"))
-            runner[key] = {**runner.pop(key, {}), r.get("intra_op_threads"): r["train_throughput_samples_per_s"]}
-    gains: dict[str, float] = {}
-    for family in sorted(by_machine):
-        swept = [by_threads for by_threads in by_machine[family].values() if len(by_threads) >= 2]
-        if swept:
-            by_threads = swept[-1]
-            gains[family] = by_threads[max(by_threads)] / by_threads[min(by_threads)]
+    sweeps = thread_sweeps(records, lambda r: r.get("train_throughput_samples_per_s") or None)
+    gains = {family: by_threads[max(by_threads)] / by_threads[min(by_threads)]
+             for family, by_threads in sorted(sweeps.items())}
     if not gains:
         return _missing("a thread sweep, e.g. `-m training --intra-op-threads=1,2`")
     ours = ", ".join(f"{family} {gain:.2f}x" for family, gain in gains.items())
@@ -411,12 +421,12 @@ def stdp_inputs(records: Records) -> Finding:
 
 def speech_spectral_and_backward(records: Records) -> Finding:
     """Fig. 2: the speech workloads run spectral operators (the FFT) and spend much time in backward."""
-    families = [f for f in ("speech-lif", "speech-lsnn") if profiled(records, f) is not None]
-    if not families:
+    records_of = {f: record for f in ("speech-lif", "speech-lsnn") if (record := profiled(records, f)) is not None}
+    if not records_of:
         return _missing("`-m \"speech and training\" --snnbench-profile`")
     found, holds = [], True
-    for family in families:
-        profile = profiled(records, family)["profile"]
+    for family, record in records_of.items():
+        profile = record["profile"]
         fft, backward = operator_share(profile, "fft", "stft"), category_share(profile, "Backward")
         holds = holds and fft > 0 and backward > 0.1
         found.append(f"{family} FFT {fft * 100:.1f} %, backward {backward * 100:.1f} %")
@@ -444,21 +454,14 @@ def top_operator_scaling(records: Records) -> Finding:
     speed up with more intra-op threads; the other workloads' do not. Ours: the time per profiled
     step of each workload's largest operators at its fewest threads, over the same operators' at
     its most, from one machine."""
-    gains: dict[str, float] = {}
-    for family in _profiled_families(records):
-        by_runner: dict[Any, dict[Any, dict[str, Any]]] = {}
-        for r in candidates(records, family, "training"):
-            if r.get("profile") and r["profile"].get("steps"):
-                by_runner.setdefault((r.get(MACHINE), r.get("device")), {})[r.get("intra_op_threads")] = r["profile"]
-        swept = [by_threads for by_threads in by_runner.values() if len(by_threads) >= 2]
-        if not swept:
-            continue
-        by_threads = swept[-1]
-        fewest, most = by_threads[min(by_threads)], by_threads[max(by_threads)]
+    def per_step(profile: dict[str, Any], names: set[tuple[str, str]]) -> float:
+        return sum(float(op["ms"]) for op in profile["top_operators"]
+                   if (op["name"], op["category"]) in names) / profile["steps"]
 
-        def per_step(profile: dict[str, Any], names: set[tuple[str, str]]) -> float:
-            return sum(float(op["ms"]) for op in profile["top_operators"]
-                       if (op["name"], op["category"]) in names) / profile["steps"]
+    gains: dict[str, float] = {}
+    sweeps = thread_sweeps(records, lambda r: r["profile"] if (r.get("profile") or {}).get("steps") else None)
+    for family, by_threads in sweeps.items():
+        fewest, most = by_threads[min(by_threads)], by_threads[max(by_threads)]
         operators = [op for op in fewest["top_operators"] if not op["name"].startswith(PLUGIN_RANGE_PREFIX)]
         names = {(op["name"], op["category"]) for op in operators[:TOP_OPERATORS_SCALED]}
         after = per_step(most, names)
